@@ -1,0 +1,1 @@
+"""Message records for every Assay topic, defined once (pydantic), exported as JSON Schema."""

@@ -1,0 +1,48 @@
+"""Metric events on ``pipeline.metrics`` for real-time consumers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Outcome = Literal["indexed", "gated", "rejected", "deleted", "unchanged"]
+
+
+class DocumentMetric(BaseModel):
+    """One per input message, after its results are durable."""
+
+    type: Literal["document"] = "document"
+    source_id: str | None
+    source_version: str | None = None
+    doc_type: str | None = None
+    outcome: Outcome
+    reason: str | None = None
+    patterns: int = 0
+    stale_removed: int = 0
+    bytes: int = 0
+    quality: float | None = None
+    quality_label: str | None = None
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    stage_ms: dict[str, float] = Field(default_factory=dict)
+    topic: str
+    partition: int
+    offset: int
+    worker: str
+    emitted_at: float
+
+
+class BatchMetric(BaseModel):
+    """One per micro-batch the worker processed."""
+
+    type: Literal["batch"] = "batch"
+    documents: int
+    rejected: int
+    gated: int
+    deleted: int
+    patterns: int
+    texts_embedded: int
+    stage_ms: dict[str, float] = Field(default_factory=dict)
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    worker: str
+    emitted_at: float
