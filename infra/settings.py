@@ -90,15 +90,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSAY_", extra="ignore")
 
     data_dir: Path = Field(Path(".assay"), description="Embedded broker state, Qdrant Edge shard, model cache")
+    model_cache_dir: Path | None = Field(None, description="Exported/quantized models; default <data_dir>/models")
     max_document_bytes: int = Field(1_000_000, ge=1, description="Larger documents are rejected to the DLQ")
     quality_threshold: float = Field(2.0, ge=1.0, le=5.0, description="Documents whose expected quality is below are not indexed")
-    batch_size: int = Field(32, ge=1, description="Documents per micro-batch taken from the stream")
+    batch_size: int = Field(16, ge=1, description="Documents per micro-batch taken from the stream")
     batch_within_s: float = Field(0.5, gt=0, description="Max wait to fill a micro-batch")
     worker_name: str = Field("", description="Shown in metric and DLQ events; default host:pid")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP API (search, stats, /metrics); 0 = pick a free port")
     retry_max_backoff_s: float = Field(30.0, gt=0)
     log_level: str = "INFO"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)

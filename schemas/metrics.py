@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Outcome = Literal["indexed", "gated", "rejected", "deleted", "unchanged"]
+Outcome = Literal["indexed", "unchanged", "gated", "rejected", "deleted", "superseded"]
 
 
 class DocumentMetric(BaseModel):

@@ -6,9 +6,14 @@ qdrant-client) and run through the same contract tests.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+import numpy as np
+
+from infra.errors import StoreError
 
 # Payload fields with an index; filters on these are cheap.
 INDEXED_FIELDS: dict[str, str] = {
@@ -20,6 +25,75 @@ INDEXED_FIELDS: dict[str, str] = {
     "kind": "keyword",
     "quality": "float",
 }
+
+
+# HNSW size tiers: (upper bound on expected points, m, ef_construct). Bigger collections
+# need a denser graph / wider build beam to keep recall up; small ones build faster.
+_HNSW_TIERS: tuple[tuple[int, int, int], ...] = (
+    (20_000, 16, 100),
+    (1_000_000, 16, 200),
+)
+_HNSW_LARGE: tuple[int, int] = (32, 256)
+
+# Qdrant's default: segments smaller than this (in KB of vectors) are searched by full scan.
+HNSW_FULL_SCAN_THRESHOLD_KB = 10_000
+
+
+def hnsw_params_for(expected_points: int) -> tuple[int, int]:
+    """HNSW ``(m, ef_construct)`` for a collection expected to hold ``expected_points``.
+
+    Tiers: small (< 20k) 16/100, medium (< 1M) 16/200, large 32/256.
+    """
+    if expected_points < 0:
+        raise ValueError(f"expected_points must be >= 0, got {expected_points}")
+    for bound, m, ef in _HNSW_TIERS:
+        if expected_points < bound:
+            return m, ef
+    return _HNSW_LARGE
+
+
+def vectors_as_floats(vectors: Sequence[Sequence[float]], dim: int) -> list[list[float]]:
+    """The vectors as plain float lists, checked against the store's dimension.
+
+    Raises:
+        StoreError: wrong shape (usually a model variant writing to another variant's store)
+            or a NaN/inf component (a broken embedding would poison cosine scores).
+    """
+    if len(vectors) == 0:
+        return []
+    # One numpy conversion for the whole batch: per-vector conversion costs ~3x more.
+    try:
+        arr = np.asarray(vectors, dtype=np.float32)
+    except ValueError:  # ragged: some vector has another length
+        arr = np.empty((0,))
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        sizes = sorted({int(np.size(v)) for v in vectors})
+        raise StoreError(
+            f"got vectors of {sizes} dimensions but the store holds {dim}-dimensional vectors; "
+            "open the store for the embedding model variant that produced these vectors"
+        )
+    if not np.isfinite(arr).all():
+        raise StoreError("vector contains NaN or infinite values; check the embedding model's output")
+    return arr.tolist()
+
+
+def vector_as_floats(vector: Sequence[float], dim: int) -> list[float]:
+    """One vector as a plain float list; see ``vectors_as_floats``."""
+    return vectors_as_floats([vector], dim)[0]
+
+
+def canonical_id(point_id: str) -> str:
+    """The point id in canonical UUID form (lowercase, hyphenated), as both backends return it.
+
+    Raises:
+        StoreError: not a UUID (Qdrant accepts only UUIDs and unsigned integers as ids).
+    """
+    try:
+        return str(uuid.UUID(str(point_id)))
+    except ValueError:
+        raise StoreError(
+            f"point id {point_id!r} is not a UUID; derive ids with uuid.uuid5(...) or uuid.uuid4()"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -69,6 +143,15 @@ class VectorStore(ABC):
     def count(self, flt: SearchFilter | None = None) -> int:
         """Exact number of points (matching the filter)."""
 
+    def optimize(self) -> None:
+        """Build pending indexes now, where the backend does not do so by itself (default: no-op)."""
+
     @abstractmethod
     def close(self) -> None:
         """Flush and release resources."""
+
+    def __enter__(self) -> "VectorStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

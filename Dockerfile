@@ -1,0 +1,13 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV HF_HUB_OFFLINE=1 PIP_NO_CACHE_DIR=1
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+COPY pyproject.toml README.md ./
+COPY streams streams
+COPY processors processors
+COPY schemas schemas
+COPY inference inference
+COPY infra infra
+RUN pip install .
+EXPOSE 6066
+CMD ["assay", "worker"]

@@ -1,0 +1,136 @@
+"""Topic provisioning and inspection over confluent-kafka's AdminClient.
+
+The embedded broker (Tansu) answers ListOffsets(latest) wrongly, so end offsets are read
+from fetch responses' high watermarks instead, which every broker reports correctly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from infra.errors import BrokerError
+from infra.kafka.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicState:
+    name: str
+    partitions: int
+    created: bool  # False when it already existed
+
+
+def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_factor: int = 1,
+                  timeout_s: float = 30.0) -> list[TopicState]:
+    """Create each topic with its partitions and configs; existing ones are left as they are.
+
+    Raises:
+        BrokerError: the broker is unreachable, refused a topic, or an existing topic has a
+            different partition count (that would break key routing and Faust tables).
+    """
+    admin = AdminClient(conf)
+    specs = list(specs)
+    existing = _partition_counts(admin, timeout_s)
+    states: list[TopicState] = []
+    to_create = [s for s in specs if s.name not in existing]
+    if to_create:
+        futures = admin.create_topics(
+            [NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config)) for s in to_create],
+            request_timeout=timeout_s,
+        )
+        for name, fut in futures.items():
+            try:
+                fut.result(timeout=timeout_s)
+            except KafkaException as exc:
+                err = exc.args[0]
+                if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue
+                raise BrokerError(f"could not create topic {name!r}: {err}") from exc
+        existing = _wait_for_topics(admin, [s.name for s in to_create], timeout_s)
+    created = {s.name for s in to_create}
+    for spec in specs:
+        have = existing.get(spec.name)
+        if have != spec.partitions:
+            raise BrokerError(
+                f"topic {spec.name!r} has {have} partitions, expected {spec.partitions}; "
+                "delete it or set ASSAY_KAFKA_PARTITIONS to match"
+            )
+        states.append(TopicState(spec.name, spec.partitions, spec.name in created))
+    return states
+
+
+def delete_topics(conf: dict[str, Any], names: Iterable[str], timeout_s: float = 30.0) -> None:
+    admin = AdminClient(conf)
+    for name, fut in admin.delete_topics(list(names), request_timeout=timeout_s).items():
+        try:
+            fut.result(timeout=timeout_s)
+        except KafkaException as exc:
+            log.warning("delete topic %s: %s", name, exc)
+
+
+def partition_counts(conf: dict[str, Any], timeout_s: float = 10.0) -> dict[str, int]:
+    """Topic name → partition count, for every topic the broker knows."""
+    return _partition_counts(AdminClient(conf), timeout_s)
+
+
+def _partition_counts(admin: AdminClient, timeout_s: float) -> dict[str, int]:
+    try:
+        md = admin.list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        raise BrokerError(f"broker unreachable: {exc.args[0]}") from exc
+    return {name: len(t.partitions) for name, t in md.topics.items() if t.error is None}
+
+
+def _wait_for_topics(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, int]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = _partition_counts(admin, timeout_s)
+        if all(n in counts for n in names) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+def end_offsets(conf: dict[str, Any], topic: str, partitions: int, timeout_s: float = 5.0) -> dict[int, int]:
+    """High watermark per partition, read from fetch responses (see module docstring)."""
+    consumer = Consumer({**conf, "group.id": "assay-offsets-probe", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
+    try:
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        pending = set(range(partitions))
+        deadline = time.monotonic() + timeout_s
+        while pending and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is not None:
+                pending.discard(msg.partition())
+        result = {}
+        for p in range(partitions):
+            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), cached=True)
+            result[p] = max(high, 0)
+        return result
+    finally:
+        consumer.close()
+
+
+def committed_offsets(conf: dict[str, Any], group: str, topic: str, partitions: int,
+                      timeout_s: float = 5.0) -> dict[int, int]:
+    """The group's committed offset per partition (0 where nothing was committed)."""
+    consumer = Consumer({**conf, "group.id": group, "enable.auto.commit": False})
+    try:
+        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=timeout_s)
+        return {tp.partition: max(tp.offset, 0) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def group_lag(conf: dict[str, Any], group: str, topic: str, partitions: int) -> dict[int, int]:
+    """Messages not yet committed by ``group``, per partition."""
+    ends = end_offsets(conf, topic, partitions)
+    committed = committed_offsets(conf, group, topic, partitions)
+    return {p: max(ends[p] - committed.get(p, 0), 0) for p in range(partitions)}

@@ -1,0 +1,64 @@
+"""Every Assay topic, its partition count and configs — defined once.
+
+Names carry the configurable prefix (``ASSAY_KAFKA_TOPIC_PREFIX``). Topics are created
+explicitly (``assay topics create``) before a worker starts: auto-created topics get the
+broker's default partition count, which Faust refuses for tables and which would silently
+change key → partition routing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infra.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic's logical role, physical name and how it must be created."""
+
+    role: str
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+# Logical roles → base names. The role is what code refers to; the name is what is on the wire.
+SOURCES_RAW = "sources.raw"
+PATTERNS_ENRICHED = "patterns.enriched"
+PIPELINE_METRICS = "pipeline.metrics"
+SOURCES_DLQ = "sources.dlq"
+
+ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ)
+
+_WEEK_MS = str(7 * 24 * 3600 * 1000)
+
+
+def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
+    """All topics keyed by role, with the prefix applied."""
+    p = settings.topic_prefix
+    n = settings.partitions
+    return {
+        SOURCES_RAW: TopicSpec(
+            SOURCES_RAW, p + SOURCES_RAW, n,
+            # Latest version of every source survives compaction; tombstones delete.
+            {"cleanup.policy": "compact", "retention.ms": _WEEK_MS},
+            "Input documents keyed by source id; null value = source deleted",
+        ),
+        PATTERNS_ENRICHED: TopicSpec(
+            PATTERNS_ENRICHED, p + PATTERNS_ENRICHED, n,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "One event per indexed or deleted pattern, keyed by point id",
+        ),
+        PIPELINE_METRICS: TopicSpec(
+            PIPELINE_METRICS, p + PIPELINE_METRICS, 1,
+            {"cleanup.policy": "delete", "retention.ms": str(24 * 3600 * 1000)},
+            "Per-document and per-batch metric events",
+        ),
+        SOURCES_DLQ: TopicSpec(
+            SOURCES_DLQ, p + SOURCES_DLQ, 1,
+            {"cleanup.policy": "delete", "retention.ms": str(30 * 24 * 3600 * 1000)},
+            "Every rejected input with its original bytes and the reason",
+        ),
+    }

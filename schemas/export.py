@@ -1,0 +1,44 @@
+"""JSON Schema per topic, generated from the pydantic records (``assay schemas export DIR``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from schemas.dlq import DeadLetter
+from schemas.documents import SourceDocument
+from schemas.metrics import BatchMetric, DocumentMetric
+from schemas.patterns import EnrichedPattern
+
+
+def topic_schemas() -> dict[str, dict[str, Any]]:
+    """Base topic name → JSON Schema of its values."""
+    metrics = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "PipelineMetric",
+        "description": "A per-document or per-batch metric event (field 'type' tells which).",
+        "oneOf": [DocumentMetric.model_json_schema(), BatchMetric.model_json_schema()],
+    }
+    out = {
+        "sources.raw": SourceDocument.model_json_schema(),
+        "patterns.enriched": EnrichedPattern.model_json_schema(),
+        "pipeline.metrics": metrics,
+        "sources.dlq": DeadLetter.model_json_schema(),
+    }
+    for schema in out.values():
+        schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
+    out["sources.raw"]["description"] = (
+        "Value of a message on sources.raw (key: the source id, UTF-8). A null value deletes the source."
+    )
+    return out
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for topic, schema in topic_schemas().items():
+        path = directory / f"{topic}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written

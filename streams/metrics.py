@@ -1,0 +1,19 @@
+"""Prometheus metrics of the stream worker (prefix ``assay_``), served on the worker's /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+DOCUMENTS = Counter("assay_documents_total", "Input messages by outcome", ["outcome"])
+PATTERNS_INDEXED = Counter("assay_patterns_indexed_total", "Pattern points upserted to the vector store")
+PATTERNS_DELETED = Counter("assay_patterns_deleted_total", "Pattern points removed (stale, gated or source deleted)")
+DEAD_LETTERS = Counter("assay_dead_letters_total", "Inputs sent to the DLQ", ["stage", "error_class"])
+RETRIES = Counter("assay_retries_total", "Retried operations after a transient failure", ["stage"])
+STAGE_SECONDS = Histogram(
+    "assay_stage_seconds", "Time per pipeline stage for one micro-batch", ["stage"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BATCH_DOCUMENTS = Histogram(
+    "assay_batch_documents", "Documents per micro-batch taken from the stream",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
