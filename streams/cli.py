@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,6 +56,8 @@ def broker(port: int) -> None:
     from infra.kafka.broker import EmbeddedBroker
 
     settings = _settings()
+    # SIGTERM ends the command like Ctrl-C does, so the broker process is always stopped with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     b = EmbeddedBroker(port=port, state_dir=settings.data_dir).start()
     click.echo(f"embedded broker listening on {b.bootstrap_servers} (data in memory; Ctrl-C stops it)")
     click.echo(f"  other terminals: ASSAY_KAFKA_BOOTSTRAP_SERVERS={b.bootstrap_servers} or just run assay commands here")
