@@ -38,11 +38,14 @@ _C_LOADER = getattr(yaml, "CSafeLoader", None)
 _MAX_C_DEPTH = 500  # libyaml composes recursively on the C stack: deeper input goes to the Python loader
 _LEADING_SPACES_RE = re.compile(r"^ +", re.M)
 _NOT_BRACKETS_RE = re.compile(r"[^\[\]{}]+")
+_COMPACT_RE = re.compile(r"(?:[-?:][ \t]++)+")  # "- - - x": nesting without indentation
 
 
 def _nesting_estimate(content: str) -> int:
-    """Upper bound of how deep ``content`` can nest (indentation width, flow-bracket depth)."""
+    """Rough upper bound of how deep ``content`` can nest: indentation width plus the longest run of
+    compact block indicators, or the flow-bracket depth."""
     indent = max(map(len, _LEADING_SPACES_RE.findall(content)), default=0)
+    indent += max((len(run.replace(" ", "").replace("\t", "")) for run in _COMPACT_RE.findall(content)), default=0)
     brackets = _NOT_BRACKETS_RE.sub("", content)
     depth = best = 0
     if len(brackets) > _MAX_C_DEPTH:
