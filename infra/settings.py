@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     worker_name: str = Field("", description="Shown in metric and DLQ events; default host:pid")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP API (search, stats, /metrics); 0 = pick a free port")
+    optimize_interval_s: float = Field(60.0, gt=0, description="How often the worker considers optimizing the store")
+    optimize_min_writes: int = Field(5000, ge=1, description="Points written since the last optimize before another")
     retry_max_backoff_s: float = Field(30.0, gt=0)
     log_level: str = "INFO"
 

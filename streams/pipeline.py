@@ -92,6 +92,12 @@ def register_pipeline(app: faust.App, runtime: PipelineRuntime, topics: dict[str
 
     settings = runtime.settings
 
+    @app.timer(interval=settings.optimize_interval_s)
+    async def optimize_store() -> None:
+        # Qdrant Edge searches by exact scan until optimized; build the HNSW index as data grows.
+        if await runtime.optimize_if_written(settings.optimize_min_writes):
+            log.info("vector store optimized")
+
     @app.agent(topics[SOURCES_RAW], name="process_sources")
     async def process_sources(stream: faust.StreamT) -> None:
         manual = stream.noack()

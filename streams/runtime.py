@@ -109,6 +109,7 @@ class PipelineRuntime:
         self.embedder = embedder
         self.embedding_variant = embedding_variant
         self.worker = settings.worker_name or default_worker_name()
+        self._writes_since_optimize = 0
 
     def model_versions(self, quality: QualityScore | None) -> dict[str, str]:
         versions = {"embedding": self.embedding_variant}
@@ -265,6 +266,7 @@ class PipelineRuntime:
             chunk = points[i: i + UPSERT_CHUNK]
             await self._store_op("upsert", lambda: self.store.upsert(chunk))
         metrics.PATTERNS_INDEXED.inc(len(points))
+        self._writes_since_optimize += len(points)
 
         # Stale points go only after the new ones are in: a search never sees a gap.
         stale_ids: list[str] = []
@@ -279,6 +281,16 @@ class PipelineRuntime:
         if stale_ids:
             await self._store_op("delete", lambda: self.store.delete(stale_ids))
             metrics.PATTERNS_DELETED.inc(len(stale_ids))
+
+    async def optimize_if_written(self, min_writes: int) -> bool:
+        """Build the store's index once enough was written (Edge only indexes when asked)."""
+        if self._writes_since_optimize < min_writes:
+            return False
+        self._writes_since_optimize = 0
+        started = time.perf_counter()
+        await asyncio.to_thread(self.store.optimize)
+        metrics.STAGE_SECONDS.labels(stage="optimize").observe(time.perf_counter() - started)
+        return True
 
     async def _store_op(self, stage: str, fn: Any) -> Any:
         return await with_backoff(lambda: asyncio.to_thread(fn), stage=f"qdrant_{stage}",
