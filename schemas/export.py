@@ -9,6 +9,7 @@ from typing import Any
 from schemas.dlq import DeadLetter
 from schemas.documents import SourceDocument
 from schemas.metrics import BatchMetric, DocumentMetric
+from schemas.models import ModelPromotion
 from schemas.patterns import EnrichedPattern
 
 
@@ -25,6 +26,7 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "patterns.enriched": EnrichedPattern.model_json_schema(),
         "pipeline.metrics": metrics,
         "sources.dlq": DeadLetter.model_json_schema(),
+        "models": ModelPromotion.model_json_schema(),
     }
     for schema in out.values():
         schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")

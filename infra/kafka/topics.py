@@ -29,8 +29,9 @@ SOURCES_RAW = "sources.raw"
 PATTERNS_ENRICHED = "patterns.enriched"
 PIPELINE_METRICS = "pipeline.metrics"
 SOURCES_DLQ = "sources.dlq"
+MODELS = "models"
 
-ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ)
+ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -60,5 +61,11 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             SOURCES_DLQ, p + SOURCES_DLQ, 1,
             {"cleanup.policy": "delete", "retention.ms": str(30 * 24 * 3600 * 1000)},
             "Every rejected input with its original bytes and the reason",
+        ),
+        MODELS: TopicSpec(
+            MODELS, p + MODELS, 1,
+            # Compacted: the latest promotion per model kind is always there for a starting worker.
+            {"cleanup.policy": "compact"},
+            "Model promotions and rollbacks, keyed by model kind; every worker follows them",
         ),
     }
