@@ -137,10 +137,15 @@ def create_torch_embedder(settings: InferenceSettings, model_dir: Path, precisio
 
 def create_embedder(settings: InferenceSettings, cache_dir: Path) -> Embedder:
     """Build the configured embedder; ONNX artefacts are cached under ``cache_dir``."""
+    if settings.backend.strip().lower() == "remote":
+        # No local model files needed: the server (ours, TEI or Infinity) owns the model.
+        if not settings.remote_url:
+            raise ConfigError("inference backend 'remote' needs ASSAY_INFERENCE_REMOTE_URL (e.g. http://gpu-host:8080)")
+        from .remote import RemoteEmbedder
+
+        return RemoteEmbedder.from_settings(settings)
     model_dir, backend, precision = _resolve(settings)
     cache_dir = Path(cache_dir)
-    if backend == "remote":
-        raise ConfigError("inference backend 'remote' is not implemented yet")
     if backend == "torch":
         return create_torch_embedder(settings, model_dir, precision)
     if backend == "onnx":

@@ -77,6 +77,8 @@ class InferenceSettings(BaseSettings):
     precision: str = Field("auto", description="auto | fp32 | int8 | fp16")
     remote_url: str | None = None
     remote_token: SecretStr | None = None
+    remote_api: str = Field("openai", description="openai (/v1/embeddings) | tei (/embed)")
+    remote_model: str | None = Field(None, description="Model name sent to an OpenAI-compatible server")
     max_batch_tokens: int = Field(8192, ge=64, description="Token budget per batch, padding counted")
     max_batch_size: int = Field(64, ge=1)
     max_queue: int = Field(4096, ge=1, description="Bounded request queue; callers wait when full")

@@ -216,5 +216,13 @@ def demo(stdlib_modules: int, timeout: float) -> None:
     sys.exit(code)
 
 
+def _register_groups() -> None:
+    from inference.cli import inference_group
+
+    main.add_command(inference_group)
+
+
+_register_groups()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -15,6 +15,7 @@ import numpy as np
 
 from inference.base import Embedder
 from inference.batcher import EmbeddingBatcher
+from inference.cache import wrap_with_cache
 from inference.factory import create_embedder
 from infra.kafka.admin import create_topics
 from infra.kafka.connect import resolve_bootstrap
@@ -52,7 +53,7 @@ class LazyBatcher:
 
 def build_runtime(settings: Settings, embedder: Embedder | None = None) -> PipelineRuntime:
     """The worker's real parts: embedder behind a batcher, and the vector store for its variant."""
-    embedder = embedder or create_embedder(settings.inference, settings.models_dir)
+    embedder = wrap_with_cache(embedder or create_embedder(settings.inference, settings.models_dir), settings.redis)
     store = open_store(settings, embedder.variant.dim, embedder.variant.id)
     batcher = EmbeddingBatcher.from_settings(embedder, settings.inference)
     return PipelineRuntime(settings, store, LazyBatcher(batcher), embedder.variant.id)

@@ -43,6 +43,11 @@ def bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return MODELS_DIR
+
+
+@pytest.fixture(scope="session")
 def embedder() -> Any:
     """The default embedder, exported once per machine into the shared model cache."""
     from inference.factory import create_embedder

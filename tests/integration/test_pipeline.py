@@ -5,9 +5,13 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import os
 import shlex
 import signal
+import subprocess
+import sys
 import textwrap
+import time
 import uuid
 from typing import Any
 
@@ -15,6 +19,7 @@ import httpx
 import orjson
 import pytest
 
+from infra.kafka.broker import free_port
 from infra.kafka.topics import PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, SOURCES_RAW
 from processors.ids import point_id
 
@@ -245,3 +250,35 @@ def test_a_restarted_worker_resumes_without_losing_documents(topics, start_worke
     indexed = {m["source_id"]: m["patterns"] for m in metrics if m["outcome"] in ("indexed", "unchanged")}
     assert stats["points"] == sum(indexed.values())
 
+
+
+def test_a_worker_embeds_through_a_shared_inference_server(topics, start_worker, models_dir, embedder):
+    """Stream workers can share one inference worker (e.g. on a GPU host) through the remote backend."""
+    port = free_port()
+    env = {**os.environ, "ASSAY_MODEL_CACHE_DIR": str(models_dir), "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "streams.cli", "inference", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "inference server did not start"
+            time.sleep(0.2)
+        worker = start_worker(topics, ASSAY_INFERENCE_BACKEND="remote",
+                              ASSAY_INFERENCE_REMOTE_URL=f"http://127.0.0.1:{port}")
+        topics.produce(SOURCES_RAW, [doc("remote-1", CODE_V1, "code")])
+        metrics = documents(topics.consume(PIPELINE_METRICS, doc_metrics(1)))
+        assert metrics[0]["outcome"] == "indexed"
+        # Same vectors as a local worker: the variant id is the server's, so collections are shared.
+        assert metrics[0]["model_versions"]["embedding"] == embedder.variant.id
+        hits = search(worker, "retry a call with exponential backoff", k=1, type="code")
+        assert "retry_with_backoff" in hits[0]["payload"]["name"]
+        served = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert "assay_inference_texts_total" in served
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
