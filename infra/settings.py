@@ -81,6 +81,7 @@ class InferenceSettings(BaseSettings):
     remote_model: str | None = Field(None, description="Model name sent to an OpenAI-compatible server")
     max_batch_tokens: int = Field(8192, ge=64, description="Token budget per batch, padding counted")
     max_batch_size: int = Field(64, ge=1)
+    max_padding: float = Field(0.5, ge=0.0, lt=1.0, description="Max share of padded token slots in one batch")
     max_queue: int = Field(4096, ge=1, description="Bounded request queue; callers wait when full")
     max_tokens: int = Field(256, ge=8, description="Texts longer than this are truncated (counted)")
     threads: int = Field(0, ge=0, description="Intra-op threads; 0 = all cores")

@@ -142,6 +142,30 @@ async def test_batches_respect_token_budget_size_and_are_sorted_by_length() -> N
 
 
 @async_test
+async def test_padding_share_of_a_batch_is_capped() -> None:
+    """Short texts do not ride along with a long one when that would make most slots padding."""
+    emb = HashEmbedder(max_tokens=64, gate=threading.Event())
+    async with EmbeddingBatcher(emb, max_batch_tokens=4096, max_batch_size=64, max_padding=0.5,
+                                registry=CollectorRegistry()) as b:
+        first = asyncio.ensure_future(b.embed([words(2, "first")]))
+        await asyncio.to_thread(emb.entered.wait, 5)  # the model is busy: everything below waits together
+        texts = [words(60, "long")] + [words(3, f"s{i}") for i in range(10)] + [words(50, "mid")]
+        pending = asyncio.gather(*(b.embed([t]) for t in texts))
+        await asyncio.sleep(0.05)
+        emb.gate.set()
+        results = await pending
+        await first
+        stats = b.stats()
+    for t, r in zip(texts, results):
+        np.testing.assert_array_equal(r[0], vec(t))
+    for batch in emb.batches[1:]:
+        toks = tokens_seen(emb, batch)
+        assert len(batch) == 1 or 1 - sum(toks) / (max(toks) * len(toks)) <= 0.5
+    assert len(emb.batches) >= 3  # the short texts and the long ones went separately
+    assert stats["padding_ratio"] <= 0.5
+
+
+@async_test
 async def test_single_item_over_budget_goes_alone() -> None:
     emb = HashEmbedder(max_tokens=200)
     async with EmbeddingBatcher(emb, max_batch_tokens=64, max_batch_size=8, registry=CollectorRegistry()) as b:
