@@ -49,6 +49,46 @@ EMBED_ATTEMPTS = 4
 UPSERT_CHUNK = 256
 
 
+class QualityScorer(Protocol):
+    """The quality stage: the baseline heuristic or a learned model from the registry."""
+
+    model_version: str
+    needs_embedding: bool
+
+    def embedding_text(self, doc: Document) -> str: ...
+
+    def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore: ...
+
+
+class BaselineScorer:
+    """The documented heuristic (``processors.quality.baseline``); needs no embedding."""
+
+    model_version = "baseline-1.0.0"
+    needs_embedding = False
+
+    def embedding_text(self, doc: Document) -> str:
+        return doc.content
+
+    def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore:
+        return score_quality(doc)
+
+
+class LearnedScorer:
+    """A registry model (``processors.quality.model.QualityModel``) that reads the document embedding."""
+
+    needs_embedding = True
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.model_version = model.model_version
+
+    def embedding_text(self, doc: Document) -> str:
+        return self.model.embedding_text(doc)
+
+    def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore:
+        return self.model.score(doc, embedding)
+
+
 class EmbedService(Protocol):
     """What the runtime needs from inference: the batcher in-process, or a remote client."""
 
@@ -103,8 +143,9 @@ class PipelineRuntime:
     """Holds the real parts one worker uses (vector store, embedding service) and runs batches."""
 
     def __init__(self, settings: Settings, store: VectorStore, embedder: EmbedService,
-                 embedding_variant: str) -> None:
+                 embedding_variant: str, quality: QualityScorer | None = None) -> None:
         self.settings = settings
+        self.quality: QualityScorer = quality or BaselineScorer()
         self.store = store
         self.embedder = embedder
         self.embedding_variant = embedding_variant
@@ -122,9 +163,12 @@ class PipelineRuntime:
         started = time.perf_counter()
         batch_ms: dict[str, float] = {}
         loop = asyncio.get_running_loop()
+        scorer = self.quality  # read once: the whole batch is scored by one model version
 
         t = time.perf_counter()
-        plans = await loop.run_in_executor(None, self._prepare, list(messages))
+        plans = await loop.run_in_executor(None, self._validate_all, list(messages))
+        doc_vectors = await self._embed_for_quality(scorer, plans)
+        await loop.run_in_executor(None, self._score_and_extract, scorer, plans, doc_vectors)
         batch_ms["prepare"] = _ms(t)
 
         t = time.perf_counter()
@@ -145,10 +189,14 @@ class PipelineRuntime:
         metrics.BATCH_DOCUMENTS.observe(len(plans))
         return self._outputs(plans, batch_ms, texts_embedded)
 
-    # -- stage 1: pure work, in a thread -------------------------------------------------
+    def swap_quality(self, scorer: QualityScorer) -> None:
+        """Use ``scorer`` from the next micro-batch on (one reference assignment: atomic)."""
+        self.quality = scorer
 
-    def _prepare(self, messages: list[InputMessage]) -> list[_Plan]:
-        plans = [self._decide(m) for m in messages]
+    # -- stage 1: pure work, in a thread (plus one embedding per document for the quality model)
+
+    def _validate_all(self, messages: list[InputMessage]) -> list[_Plan]:
+        plans = [self._validate(m) for m in messages]
         # Within one batch only the last message of a source counts; earlier ones are reported.
         last: dict[str, int] = {}
         for i, plan in enumerate(plans):
@@ -157,10 +205,9 @@ class PipelineRuntime:
         for i, plan in enumerate(plans):
             if plan.source_id is not None and plan.action != "reject" and last[plan.source_id] != i:
                 plan.action = "superseded"
-                plan.patterns = []
         return plans
 
-    def _decide(self, msg: InputMessage) -> _Plan:
+    def _validate(self, msg: InputMessage) -> _Plan:
         if msg.value is None:
             sid = source_id_from_key(msg.key)
             if sid is None:
@@ -168,33 +215,57 @@ class PipelineRuntime:
                                 "null value (tombstone) without a key: cannot tell which source was deleted")
                 return _Plan(msg, "reject", rejection=rej)
             return _Plan(msg, "delete", source_id=sid)
-
         t = time.perf_counter()
         parsed = parse_document(msg.value, msg.key, max_bytes=self.settings.max_document_bytes)
         stage_ms = {"validate": _ms(t)}
         if isinstance(parsed, Rejection):
             # The key (if any) names the source in metrics; it never drives store changes.
             return _Plan(msg, "reject", source_id=source_id_from_key(msg.key), rejection=parsed, stage_ms=stage_ms)
-        doc = parsed
+        return _Plan(msg, "index", source_id=parsed.id, doc=parsed, stage_ms=stage_ms)
 
+    async def _embed_for_quality(self, scorer: QualityScorer, plans: list[_Plan]) -> list[np.ndarray | None]:
+        """The quality model reads each document's own embedding (its first tokens)."""
+        todo = [i for i, p in enumerate(plans) if p.action == "index"]
+        vectors: list[np.ndarray | None] = [None] * len(plans)
+        if not todo or not scorer.needs_embedding:
+            return vectors
         t = time.perf_counter()
-        quality = score_quality(doc)
-        stage_ms["quality"] = _ms(t)
-        plan = _Plan(msg, "index", source_id=doc.id, doc=doc, quality=quality, stage_ms=stage_ms)
-        if quality.score < self.settings.quality_threshold:
-            plan.action = "gate"
-            return plan
-
-        t = time.perf_counter()
+        texts = [scorer.embedding_text(plans[i].doc) for i in todo]  # type: ignore[arg-type]
         try:
-            plan.patterns = extract_patterns(doc)
-        except Exception as exc:  # noqa: BLE001 - extractors must not crash the worker
-            log.exception("extractor failed on %s", doc.id)
-            plan.action = "reject"
-            plan.rejection = Rejection("extract", "extractor_error", f"{type(exc).__name__}: {exc}")
-        stage_ms["extract"] = _ms(t)
-        plan.stage_ms = stage_ms
-        return plan
+            embedded = await _retry_embed(self.embedder, texts, self.settings.retry_max_backoff_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the model still scores from text features alone
+            log.warning("quality embeddings failed (%s); scoring from text features only", exc)
+            return vectors
+        ms = _ms(t) / len(todo)
+        for i, vec in zip(todo, embedded):
+            vectors[i] = vec
+            plans[i].stage_ms["quality_embed"] = round(ms, 3)
+        return vectors
+
+    def _score_and_extract(self, scorer: QualityScorer, plans: list[_Plan],
+                           doc_vectors: list[np.ndarray | None]) -> None:
+        for plan, vec in zip(plans, doc_vectors):
+            if plan.action not in ("index", "superseded"):
+                continue
+            assert plan.doc is not None
+            t = time.perf_counter()
+            plan.quality = scorer.score(plan.doc, vec)
+            plan.stage_ms["quality"] = _ms(t)
+            if plan.action == "superseded":
+                continue
+            if plan.quality.score < self.settings.quality_threshold:
+                plan.action = "gate"
+                continue
+            t = time.perf_counter()
+            try:
+                plan.patterns = extract_patterns(plan.doc)
+            except Exception as exc:  # noqa: BLE001 - extractors must not crash the worker
+                log.exception("extractor failed on %s", plan.doc.id)
+                plan.action = "reject"
+                plan.rejection = Rejection("extract", "extractor_error", f"{type(exc).__name__}: {exc}")
+            plan.stage_ms["extract"] = _ms(t)
 
     # -- stage 2: what the store already holds ------------------------------------------
 

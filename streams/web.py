@@ -40,7 +40,8 @@ def register_web(app: faust.App, runtime: PipelineRuntime) -> None:
     class Stats(View):
         async def get(self, request: Request) -> Response:
             count = await asyncio.to_thread(runtime.store.count, None)
-            return self.json({"points": count, "embedding": runtime.embedding_variant, "worker": runtime.worker})
+            return self.json({"points": count, "embedding": runtime.embedding_variant,
+                              "quality": runtime.quality.model_version, "worker": runtime.worker})
 
     @app.page("/search")
     class Search(View):
