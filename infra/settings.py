@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = Field(None, description="Exported/quantized models; default <data_dir>/models")
     max_document_bytes: int = Field(1_000_000, ge=1, description="Larger documents are rejected to the DLQ")
     quality_threshold: float = Field(2.0, ge=1.0, le=5.0, description="Documents whose expected quality is below are not indexed")
-    quality_model: str = Field("learned", description="learned (registry's current version) | baseline (heuristic)")
+    quality_model: str = Field("baseline", description="baseline (heuristic) | learned (registry's current version, for documentation and general text)")
     batch_size: int = Field(16, ge=1, description="Documents per micro-batch taken from the stream")
     batch_within_s: float = Field(0.5, gt=0, description="Max wait to fill a micro-batch")
     worker_name: str = Field("", description="Shown in metric and DLQ events; default host:pid")

@@ -218,8 +218,11 @@ def demo(stdlib_modules: int, timeout: float) -> None:
 
 def _register_groups() -> None:
     from inference.cli import inference_group
+    from streams.quality_cli import model_group, quality_group
 
     main.add_command(inference_group)
+    main.add_command(quality_group)
+    main.add_command(model_group)
 
 
 _register_groups()

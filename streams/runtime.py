@@ -74,18 +74,28 @@ class BaselineScorer:
 
 
 class LearnedScorer:
-    """A registry model (``processors.quality.model.QualityModel``) that reads the document embedding."""
+    """A registry model (``processors.quality.model.QualityModel``) that reads the document embedding.
+
+    It scores the document types its training data covers; the others keep the baseline. The
+    default model learned from Stack Overflow questions, where code-heavy, prose-light text is a
+    bad question: it scores stdlib modules 1.6–1.9 and would gate nearly all source code.
+    Each QualityScore names the model that produced it.
+    """
 
     needs_embedding = True
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, types: frozenset[str] = frozenset({"documentation", "general"})) -> None:
         self.model = model
+        self.types = types
         self.model_version = model.model_version
+        self._baseline = BaselineScorer()
 
     def embedding_text(self, doc: Document) -> str:
         return self.model.embedding_text(doc)
 
     def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore:
+        if doc.type.value not in self.types:
+            return self._baseline.score(doc)
         return self.model.score(doc, embedding)
 
 
@@ -225,9 +235,13 @@ class PipelineRuntime:
 
     async def _embed_for_quality(self, scorer: QualityScorer, plans: list[_Plan]) -> list[np.ndarray | None]:
         """The quality model reads each document's own embedding (its first tokens)."""
-        todo = [i for i, p in enumerate(plans) if p.action == "index"]
         vectors: list[np.ndarray | None] = [None] * len(plans)
-        if not todo or not scorer.needs_embedding:
+        if not scorer.needs_embedding:
+            return vectors
+        types = getattr(scorer, "types", None)
+        todo = [i for i, p in enumerate(plans)
+                if p.action == "index" and p.doc is not None and (types is None or p.doc.type.value in types)]
+        if not todo:
             return vectors
         t = time.perf_counter()
         texts = [scorer.embedding_text(plans[i].doc) for i in todo]  # type: ignore[arg-type]

@@ -1,0 +1,329 @@
+"""``assay quality …`` (train / evaluate / explain) and ``assay model …`` (list / show / promote /
+rollback): the learned document-quality model and its registry.
+
+The registry lives under ``<data_dir>/models/quality`` (``ASSAY_DATA_DIR``); built-in artifacts
+shipped in ``models/quality/`` are listed too, and the newest is current until something is
+promoted. Register with ``main.add_command(quality_group); main.add_command(model_group)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import click
+
+from infra.errors import AssayError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+__all__ = ["model_group", "quality_group"]
+
+log = logging.getLogger(__name__)
+
+
+class _Group(click.Group):
+    """Assay's errors as one line and exit code 2 (also when these groups run on their own)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AssayError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+def _registry():
+    from processors.quality.registry import default_registry
+
+    return default_registry()
+
+
+def _read_table(path: Path, text_col: str, label_col: str | None) -> tuple[list[str], list[str] | None]:
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        df = pd.read_json(path, lines=True)
+    elif suffix == ".json":
+        df = pd.read_json(path)
+    elif suffix in (".csv", ".tsv"):
+        df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    else:
+        raise click.BadParameter(f"unsupported data file {path.name} (parquet, csv, tsv, json, jsonl)")
+    missing = [c for c in (text_col, label_col) if c and c not in df.columns]
+    if missing:
+        raise click.BadParameter(f"{path.name} has no column(s) {missing}; columns: {list(df.columns)}")
+    texts = df[text_col].fillna("").astype(str).tolist()
+    labels = df[label_col].astype(str).tolist() if label_col else None
+    return texts, labels
+
+
+def _embedder():
+    from inference.factory import create_embedder
+    from infra.settings import get_settings
+
+    s = get_settings()
+    return create_embedder(s.inference, s.models_dir)
+
+
+def _embed_clean(clean: Sequence[str], cache_dir: Path | None):
+    from processors.quality.embed_cache import cached_embeddings
+
+    emb = _embedder()
+    t = time.perf_counter()
+
+    def progress(i: int, n: int) -> None:
+        click.echo(f"\r  embedded {i}/{n} ({time.perf_counter() - t:.0f}s)", nl=i >= n, err=True)
+
+    try:
+        return cached_embeddings(clean, emb.embed, emb.variant.id, cache_dir, progress=progress), emb.variant
+    finally:
+        emb.close()
+
+
+def _strip_arrays(cv: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cv.items() if k not in ("oof_proba", "y")}
+
+
+@click.group("quality", cls=_Group)
+def quality_group() -> None:
+    """Learned document-quality model: train, evaluate, explain."""
+
+
+@quality_group.command("train")
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Labelled rows: parquet, csv, tsv, json or jsonl")
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="rating", show_default=True, help="Values LQ_CLOSE | LQ_EDIT | HQ")
+@click.option("--folds", default=5, show_default=True, help="Stratified CV folds reported in the manifest (0 = skip)")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "version", default=None, help="Version to create (semver; default: next minor)")
+@click.option("--params", "params_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON file of TrainParams overrides")
+@click.option("--char/--no-char", default=None, help="Add character n-gram TF-IDF (default: as TrainParams)")
+@click.option("--promote", is_flag=True, help="Make the new version current")
+@click.option("--charts", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write CV charts (PNG) here")
+def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, version: str | None,
+              params_file: Path | None, char: bool | None, promote: bool, charts: Path | None) -> None:
+    """Train a model on DATA (CV first), store it in the registry."""
+    from processors.quality import evaluate as ev
+    from processors.quality.embed_cache import texts_hash
+    from processors.quality.preprocess import preprocess
+    from processors.quality.registry import parse_semver
+    from processors.quality.train import TrainParams, cross_validate, encode_labels, fit
+
+    reg = _registry()
+    if version:
+        parse_semver(version)
+        if version in reg.versions():
+            raise click.BadParameter(f"version {version} exists", param_hint="--out")
+    params = TrainParams.from_dict(json.loads(params_file.read_text())) if params_file else TrainParams()
+    if char is not None:
+        params.char = char
+    params.seed = seed
+    raw, labels = _read_table(data, text_col, label_col)
+    assert labels is not None
+    y = encode_labels(labels)
+    data_hash = texts_hash([*raw, "\x00labels", *labels])
+    t0 = time.perf_counter()
+    clean = [preprocess(t) for t in raw]
+    click.echo(f"{len(raw)} rows from {data.name} (hash {data_hash[:12]}); preprocessed in {time.perf_counter() - t0:.1f}s")
+    E, variant = _embed_clean(clean, reg.root / "cache")
+    metrics: dict[str, Any] = {}
+    if folds and folds > 1:
+        t = time.perf_counter()
+
+        def progress(i: int, n: int, r: dict) -> None:
+            click.echo(f"  fold {i}/{n}: macro-F1 {r['macro_f1']:.4f} accuracy {r['accuracy']:.4f} "
+                       f"ECE {r['ece']:.4f} ({time.perf_counter() - t:.0f}s)")
+
+        cv = cross_validate(clean, y, E, params, folds=folds, seed=seed, progress=progress)
+        s = cv["summary"]
+        click.echo(f"CV {folds}-fold: macro-F1 {s['macro_f1']['mean']:.4f} ± {s['macro_f1']['std']:.4f}, "
+                   f"accuracy {s['accuracy']['mean']:.4f} ± {s['accuracy']['std']:.4f}, "
+                   f"ECE {s['ece']['mean']:.4f} ± {s['ece']['std']:.4f}")
+        click.echo(ev.format_report(cv["pooled"]))
+        metrics["cv"] = _strip_arrays(cv)
+        if charts:
+            for p in ev.plot_charts(cv["y"], cv["oof_proba"], charts):
+                click.echo(f"  chart {p}")
+    t = time.perf_counter()
+    manifest = {
+        "data": {"hash": data_hash, "file": data.name, "rows": len(raw), "text_col": text_col, "label_col": label_col,
+                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(("LQ_CLOSE", "LQ_EDIT", "HQ"))}},
+        "embedding": {"model": variant.id, "dim": variant.dim,
+                      "text": "processors.quality.preprocess.document_text(doc), first 256 tokens"},
+        "metrics": metrics,
+        "params": params.to_dict(),
+    }
+    model = fit(clean, y, E, params, manifest=manifest)
+    click.echo(f"fitted on all {len(raw)} rows in {time.perf_counter() - t:.0f}s")
+    new = reg.save(model, version)
+    size = sum(f.stat().st_size for f in (reg.root / new).iterdir())
+    click.echo(f"saved quality model {new} to {reg.root / new} ({size / 1e6:.1f} MB)")
+    if promote:
+        reg.promote(new)
+        click.echo(f"promoted {new}")
+
+
+@quality_group.command("evaluate")
+@click.option("--model", "version", default=None, help="Version (default: current)")
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="rating", show_default=True)
+@click.option("--charts", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON")
+def evaluate_cmd(version: str | None, data: Path, text_col: str, label_col: str, charts: Path | None,
+                 as_json: bool) -> None:
+    """Score labelled DATA with a model and report accuracy, macro-F1, per-class P/R, ECE."""
+    from processors.quality import evaluate as ev
+    from processors.quality.preprocess import preprocess
+    from processors.quality.train import encode_labels
+
+    reg = _registry()
+    model = reg.load(version)
+    raw, labels = _read_table(data, text_col, label_col)
+    assert labels is not None
+    y = encode_labels(labels)
+    clean = [preprocess(t) for t in raw]
+    E, _ = _embed_clean(clean, reg.root / "cache")
+    t = time.perf_counter()
+    proba = model.predict_proba(clean, E)
+    dt = time.perf_counter() - t
+    r = ev.evaluate_proba(y, proba)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+    else:
+        click.echo(f"model {model.version}: {len(raw)} rows scored in {dt:.1f}s ({1000 * dt / max(1, len(raw)):.2f} ms/row)")
+        data_hash = (model.manifest.get("data") or {}).get("hash")
+        from processors.quality.embed_cache import texts_hash
+
+        if data_hash and data_hash == texts_hash([*raw, "\x00labels", *labels]):
+            click.echo("note: this is the model's training data; see its CV metrics (`assay model show`) for held-out numbers")
+        click.echo(ev.format_report(r))
+    if charts:
+        for p in ev.plot_charts(y, proba, charts):
+            click.echo(f"chart {p}")
+
+
+@quality_group.command("explain")
+@click.argument("text")
+@click.option("--model", "version", default=None, help="Version (default: current)")
+@click.option("--type", "doc_type", default="general", show_default=True,
+              type=click.Choice(["general", "documentation", "code", "architecture"]))
+@click.option("--top", default=15, show_default=True)
+@click.option("--target", default="quality", show_default=True, help="quality (HQ − LQ_CLOSE) | LQ_CLOSE | LQ_EDIT | HQ")
+@click.option("--no-embedding", is_flag=True, help="Do not run the embedder (uses the training mean)")
+def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target: str, no_embedding: bool) -> None:
+    """Score TEXT (raw; '-' reads stdin; '@FILE' reads a file) and show the top feature contributions."""
+    from processors.quality.preprocess import document_text
+    from schemas.documents import Document
+
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@") and Path(text[1:]).is_file():
+        text = Path(text[1:]).read_text(encoding="utf-8", errors="replace")
+    model = _registry().load(version)
+    doc = Document(id="cli", type=doc_type, content=text, version="cli")
+    clean = document_text(doc)
+    emb = None
+    if not no_embedding:
+        e = _embedder()
+        try:
+            emb = e.embed([clean])[0]
+        finally:
+            e.close()
+    q = model.score(doc, emb)
+    ex = model.explain(doc, emb, target=target)
+    click.echo(f"model {model.version}: score {q.score:.2f} ({q.label})  " +
+               "  ".join(f"P({c})={p:.3f}" for c, p in ex.probabilities.items()))
+    click.echo(f"cleaned: {clean[:200]}{'…' if len(clean) > 200 else ''}")
+    click.echo(f"logit[{target}] = {ex.logit:+.3f} = bias {ex.bias:+.3f} + Σ {len(ex.contributions)} contributions")
+    for name, v in ex.top(top):
+        click.echo(f"  {v:+.3f}  {name}")
+
+
+@click.group("model", cls=_Group)
+def model_group() -> None:
+    """Quality-model registry: list, show, promote, rollback."""
+
+
+@model_group.command("list")
+def list_cmd() -> None:
+    """Known versions (local and built-in); * marks the current one."""
+    reg = _registry()
+    infos = reg.list()
+    if not infos:
+        click.echo(f"no quality models in {reg.root}")
+        return
+    for i in infos:
+        f1 = f"cv macro-F1 {i.macro_f1:.4f}" if i.macro_f1 is not None else "cv macro-F1 -"
+        tag = "built-in" if i.builtin else "local"
+        line = f"{'*' if i.current else ' '} {i.version:10s} {tag:8s} {i.created or '-':25s} parent {i.parent or '-':8s} {f1}"
+        if i.error:
+            line += f"  INVALID: {i.error}"
+        click.echo(line)
+
+
+@model_group.command("show")
+@click.argument("version")
+def show_cmd(version: str) -> None:
+    """The manifest of VERSION (verified), as JSON."""
+    m = _registry().show(version)
+    m.get("metrics", {}).get("cv", {}).pop("per_fold", None)
+    click.echo(json.dumps(m, indent=2, sort_keys=True))
+
+
+@model_group.command("promote")
+@click.argument("version")
+@click.option("--local-only", is_flag=True, help="Only move the registry pointer; tell no running worker")
+def promote_cmd(version: str, local_only: bool) -> None:
+    """Make VERSION current (after verifying its checksums) and roll it out to running workers."""
+    reg = _registry()
+    previous = reg.promote(version)
+    click.echo(f"current: {version} (was {previous or 'none'})")
+    if not local_only:
+        _announce(reg, version, "promote", previous or None)
+
+
+@model_group.command("rollback")
+@click.option("--local-only", is_flag=True, help="Only move the registry pointer; tell no running worker")
+def rollback_cmd(local_only: bool) -> None:
+    """Undo the last promotion, in the registry and in running workers."""
+    reg = _registry()
+    before = reg.current()
+    now = reg.rollback()
+    click.echo(f"current: {now or 'none'}")
+    if now and not local_only:
+        _announce(reg, now, "rollback", before)
+
+
+def _announce(reg: Any, version: str, action: str, previous: str | None) -> None:
+    """Publish the promotion on the compacted models topic; every worker follows it."""
+    import getpass
+
+    from infra.kafka.connect import resolve_bootstrap
+    from infra.kafka.topics import MODELS, topic_specs
+    from infra.settings import get_settings
+    from processors.quality.model import QualityModel
+    from schemas.models import ModelPromotion
+    from streams.model_updates import publish_promotion
+
+    settings = resolve_bootstrap(get_settings())
+    manifest = QualityModel.read_manifest(reg.path(version))
+    promotion = ModelPromotion(kind="quality", version=version, action=action, previous_version=previous,
+                               checksum=manifest.get("manifest_sha256"), promoted_at=time.time(),
+                               promoted_by=getpass.getuser())
+    topic = topic_specs(settings.kafka)[MODELS].name
+    publish_promotion(settings.kafka.librdkafka_config(), topic, promotion)
+    click.echo(f"announced on {topic}: {action} quality {version}")
