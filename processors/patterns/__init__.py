@@ -3,11 +3,23 @@
 :func:`extract_patterns` picks an extractor by document type (and language):
 
 ==============  ===========================================================================
-code            :mod:`.python_code` (``ast``) for Python, :mod:`.generic_code` otherwise
-documentation   :mod:`.docs`: heading-path sections split at paragraphs
-architecture    :mod:`.architecture`: YAML services/resources/keys; other formats as docs
+code            :mod:`.python_code` (``ast``) for Python; :mod:`.treesitter_code` for Java,
+                JavaScript, TypeScript/TSX, Go, Rust, C and C++; :mod:`.generic_code` (regexes)
+                for other languages or when a grammar is missing
+documentation   :mod:`.docs`: heading-path sections split at paragraphs, then ``practice``,
+                ``code_example`` and ``procedure`` patterns (:mod:`.practices`); HTML via a
+                tag-stripped view
+architecture    :mod:`.architecture`: YAML services/resources/keys; other formats as docs; all
+                formats also through :mod:`.arch_graph` (component graph → ``component``
+                patterns and one ``architecture`` pattern tagged ``arch:<style>``)
 general         :mod:`.text`: sentence-aware passages with one-sentence overlap
 ==============  ===========================================================================
+
+Code patterns carry tags: Python idioms (:mod:`.python_idioms`: context managers, retry with
+backoff, caching, async fan-out, dependency injection) and GoF design patterns found from structure
+(:mod:`.design_patterns`: ``gof:<pattern>`` tags on the classes involved plus one ``design_pattern``
+pattern per detection). :func:`summarize_structure` / :func:`detect_design_patterns` are exported so a
+stateful stage can merge the structural summaries of several files of one set (cross-file patterns).
 
 Contract, whatever the input (checked by ``tests/unit/test_patterns.py``):
 
@@ -33,12 +45,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from processors.patterns import architecture, docs, generic_code, python_code, text
+from processors.patterns import architecture, docs, generic_code, python_code, text, treesitter_code
 from processors.patterns._common import KeyDeduper, SNIPPET_MAX_CHARS, clip, split_lines, tag
+from processors.patterns.design_patterns import detect_design_patterns, summarize_structure
 from schemas.documents import Document, DocumentType
 from schemas.patterns import PatternRecord
 
-__all__ = ["MAX_PATTERNS", "extract_patterns", "extractor_for"]
+__all__ = ["MAX_PATTERNS", "detect_design_patterns", "extract_patterns", "extractor_for", "summarize_structure"]
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +74,16 @@ def extractor_for(doc: Document) -> tuple[str, _Extractor]:
 
     >>> from schemas.documents import Document
     >>> extractor_for(Document(id="d", type="code", content="x", version="v", uri="a/b.go"))[0]
+    'treesitter_code'
+    >>> extractor_for(Document(id="d", type="code", content="x", version="v", uri="a/b.rb"))[0]
     'generic_code'
     """
     if doc.type == DocumentType.code:
-        return ("python_code", python_code.extract) if _is_python(doc) else ("generic_code", generic_code.extract)
+        if _is_python(doc):
+            return "python_code", python_code.extract
+        if treesitter_code.supports(doc):
+            return "treesitter_code", treesitter_code.extract
+        return "generic_code", generic_code.extract
     if doc.type == DocumentType.documentation:
         return "docs", docs.extract
     if doc.type == DocumentType.architecture:

@@ -12,11 +12,16 @@ kept in ``span.section`` (``Install > Linux``), and keys are ``section:<heading 
 ``n`` counting that path's chunks in document order (text before the first heading has the path
 ``(preamble)``). Sections with an empty body produce nothing.
 
+After the sections come the page's ``practice``, ``code_example`` and ``procedure`` patterns
+(:mod:`.practices`). HTML pages are read through a view with tags stripped (same line numbers;
+``<script>``/``<style>`` dropped, ``<li>`` as list items, ``<pre>`` as code); snippets stay the raw lines.
+
 >>> from schemas.documents import Document
 >>> md = "# Guide\\n\\nIntro.\\n\\n## Install\\n\\nRun it.\\n\\n```sh\\n# not a heading\\n```\\n"
 >>> ps = extract(Document(id="d", type="documentation", content=md, version="v"))
->>> [(p.key, p.span.section, p.span.start_line, p.span.end_line) for p in ps]
-[('section:Guide#1', 'Guide', 1, 3), ('section:Guide > Install#1', 'Guide > Install', 5, 11)]
+>>> [(p.key, p.span.section, p.span.start_line, p.span.end_line) for p in ps]  # doctest: +NORMALIZE_WHITESPACE
+[('section:Guide#1', 'Guide', 1, 3), ('section:Guide > Install#1', 'Guide > Install', 5, 11),
+ ('code_example:Guide > Install#1', 'Guide > Install', 9, 11)]
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from processors.patterns import practices
 from processors.patterns import text as text_extractor
-from processors.patterns._common import record, split_lines
+from processors.patterns._common import record, snippet, split_lines
 from schemas.documents import Document
 from schemas.patterns import PatternRecord
 
@@ -238,10 +244,25 @@ def _line_at(offsets: list[int], pos: int) -> int:
 
 
 def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
-    """Section passages of a documentation page."""
-    lines = split_lines(doc.content)
+    """Section passages of a documentation page, then its ``practice``, ``code_example`` and ``procedure``
+    patterns (see :mod:`.practices`). HTML is read through a tag-stripped view with the same lines."""
     if not doc.content.strip():
         return []
+    raw_lines = split_lines(doc.content)
+    if practices.is_html(doc):
+        lines = practices.html_view(raw_lines)
+    else:
+        lines = raw_lines
+    sections = _sections(doc, lines, max_chars)
+    extras = practices.extract_extras(lines, find_headings(lines, rst=_is_rst(doc)), rst=_is_rst(doc),
+                                      max_chars=max_chars, extractor=EXTRACTOR, language=doc.language)
+    out = sections + extras
+    if lines is not raw_lines:  # snippets are the raw source lines
+        out = [r.model_copy(update={"snippet": snippet(raw_lines, r.span.start_line, r.span.end_line)}) for r in out]
+    return out
+
+
+def _sections(doc: Document, lines: list[str], max_chars: int) -> list[PatternRecord]:
     headings = find_headings(lines, rst=_is_rst(doc))
     # sections: (path, title, body_first, body_last)
     sections: list[tuple[str, str, int, int]] = []

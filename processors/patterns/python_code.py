@@ -33,6 +33,7 @@ import ast
 import textwrap
 from pathlib import PurePosixPath
 
+from processors.patterns import design_patterns, python_idioms, python_structure
 from processors.patterns import text as text_extractor
 from processors.patterns._common import KeyDeduper, record, split_lines, tag
 from schemas.documents import Document
@@ -49,12 +50,8 @@ _DECORATOR_TAGS = {
     "classmethod": "classmethod",
     "abstractmethod": "abstract",
     "dataclass": "dataclass",
-    "contextmanager": "context_manager",
-    "asynccontextmanager": "context_manager",
     "overload": "overload",
     "override": "override",
-    "lru_cache": "memoized",
-    "cache": "memoized",
 }
 _BLOCK_TYPES: tuple[type, ...] = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
 if hasattr(ast, "TryStar"):
@@ -149,12 +146,15 @@ def _compose(header: list[str], body_lines: list[str], max_chars: int) -> str:
 
 
 class _Walker:
-    def __init__(self, doc: Document, lines: list[str], max_chars: int) -> None:
+    def __init__(self, doc: Document, lines: list[str], max_chars: int, summary: dict | None = None) -> None:
         self.doc = doc
         self.lines = lines
         self.max_chars = max_chars
         self.keys = KeyDeduper()
         self.out: list[PatternRecord] = []
+        classes = (summary or {}).get("classes") or []
+        self.class_summaries = {c["qualname"]: c for c in classes}
+        self.abstract_names = {c["name"] for c in classes if c.get("abstract") or c.get("kind") == "protocol"}
 
     def emit_module(self, tree: ast.Module) -> None:
         name = module_name(self.doc.uri)
@@ -221,10 +221,17 @@ class _Walker:
             max_chars=self.max_chars,
             extractor=EXTRACTOR,
             language="python",
-            tags=_tags(node, decorators),
+            tags=_tags(node, decorators) + self.idiom_tags(node, qualname),
         )
         if rec is not None:
             self.out.append(rec)
+
+    def idiom_tags(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, qualname: str) -> list[PatternTag]:
+        if isinstance(node, ast.ClassDef):
+            return python_idioms.class_tags(node, self.class_summaries.get(qualname), self.abstract_names)
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        end = node.end_lineno or node.lineno
+        return python_idioms.function_tags(node, "\n".join(self.lines[start - 1 : end]))
 
     def walk(self, body: list[ast.stmt], prefix: str, in_class: bool) -> None:
         for node in body:
@@ -258,7 +265,14 @@ def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
             content, max_chars=max_chars, language=doc.language or "python", tags=[tag("syntax_error", f"{where}{msg}")]
         )
     lines = split_lines(content)
-    walker = _Walker(doc, lines, max_chars)
+    try:
+        summary = python_structure.summarize(tree, uri=doc.uri, doc_id=doc.id)
+    except RecursionError:  # pathological nesting: patterns without structure tags
+        summary = None
+    walker = _Walker(doc, lines, max_chars, summary)
     walker.emit_module(tree)
     walker.walk(tree.body, "", False)
-    return walker.out
+    if summary is None:
+        return walker.out
+    return design_patterns.annotate(walker.out, [summary], doc=doc, lines=lines, max_chars=max_chars,
+                                    extractor=EXTRACTOR, language="python")
