@@ -8,6 +8,8 @@ COPY processors processors
 COPY schemas schemas
 COPY inference inference
 COPY infra infra
-RUN pip install .
+COPY models models
+# Editable: the shipped quality-model artifacts under models/ stay beside the code that finds them.
+RUN pip install -e .
 EXPOSE 6066
 CMD ["assay", "worker"]

@@ -60,5 +60,5 @@ def test_topics_are_provisioned_before_the_worker_starts(compose):
 
 def test_the_image_contains_every_package(compose):
     dockerfile = (REPO / "Dockerfile").read_text()
-    for package in ("streams", "processors", "schemas", "inference", "infra"):
+    for package in ("streams", "processors", "schemas", "inference", "infra", "models"):
         assert f"COPY {package} {package}" in dockerfile
