@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import orjson
 
-from infra.errors import AssayError
+from streams.cli_errors import AssayGroup
 from infra.settings import Settings, get_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,17 +27,6 @@ def _kafka_conf(settings: Settings) -> dict:
     from infra.kafka.connect import resolve_bootstrap
 
     return resolve_bootstrap(settings).kafka.librdkafka_config()
-
-
-class AssayGroup(click.Group):
-    """Turns Assay's own errors into one clear line and exit code 2, not a traceback."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except AssayError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
 
 
 @click.group(cls=AssayGroup)

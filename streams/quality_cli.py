@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 import click
 
-from infra.errors import AssayError
+from streams.cli_errors import AssayGroup
+
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -26,17 +27,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 __all__ = ["model_group", "quality_group"]
 
 log = logging.getLogger(__name__)
-
-
-class _Group(click.Group):
-    """Assay's errors as one line and exit code 2 (also when these groups run on their own)."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except AssayError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
 
 
 def _registry():
@@ -94,7 +84,7 @@ def _strip_arrays(cv: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in cv.items() if k not in ("oof_proba", "y")}
 
 
-@click.group("quality", cls=_Group)
+@click.group("quality", cls=AssayGroup)
 def quality_group() -> None:
     """Learned document-quality model: train, evaluate, explain."""
 
@@ -253,7 +243,7 @@ def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target:
         click.echo(f"  {v:+.3f}  {name}")
 
 
-@click.group("model", cls=_Group)
+@click.group("model", cls=AssayGroup)
 def model_group() -> None:
     """Quality-model registry: list, show, promote, rollback."""
 
