@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_QUERIES = [
     ("retry with exponential backoff", None),
     ("parse command line arguments into options", "code"),
-    ("how to create topics before starting the worker", "documentation"),
+    ("create every topic before starting the worker", "documentation"),
 ]
 BAD_INPUTS: list[tuple[str | None, bytes]] = [
     ("demo-bad-json", b'{"id": "demo-bad-json", "content": '),
