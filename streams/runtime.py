@@ -142,7 +142,7 @@ class _Plan:
     existing: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     unchanged: bool = False
     vectors: np.ndarray | None = None
-    stale_removed: int = 0
+    stale: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # removed (point id, payload)
 
 
 def default_worker_name() -> str:
@@ -356,13 +356,13 @@ class PipelineRuntime:
         # Stale points go only after the new ones are in: a search never sees a gap.
         stale_ids: list[str] = []
         for plan in plans:
+            if plan.action not in ("index", "gate", "delete"):
+                continue
             keep = set()
             if plan.action == "index" and plan.doc is not None:
                 keep = {point_id(plan.doc.id, p.key) for p in plan.patterns}
-            if plan.action in ("index", "gate", "delete"):
-                stale = [pid for pid, _ in plan.existing if pid not in keep]
-                plan.stale_removed = len(stale)
-                stale_ids.extend(stale)
+            plan.stale = [(pid, payload) for pid, payload in plan.existing if pid not in keep]
+            stale_ids.extend(pid for pid, _ in plan.stale)
         if stale_ids:
             await self._store_op("delete", lambda: self.store.delete(stale_ids))
             metrics.PATTERNS_DELETED.inc(len(stale_ids))
@@ -405,16 +405,14 @@ class PipelineRuntime:
                     ev = upsert_event(plan.doc, pattern, plan.quality, versions)
                     out.enriched.append((ev.point_id.encode(), _json(ev)))
                 counts["patterns"] += len(plan.patterns)
-            if plan.action in ("index", "gate", "delete"):
+            if plan.stale:
                 assert plan.source_id is not None
-                keep = {point_id(plan.source_id, p.key) for p in plan.patterns} if plan.action == "index" else set()
                 del_reason = {"index": "content_changed", "gate": "below_quality_gate",
                               "delete": "source_deleted"}[plan.action]
                 new_version = plan.doc.version if plan.doc is not None else None
-                for pid, payload in plan.existing:
-                    if pid not in keep:
-                        ev = delete_event(plan.source_id, pid, payload, del_reason, new_version)
-                        out.enriched.append((pid.encode(), _json(ev)))
+                for pid, payload in plan.stale:
+                    ev = delete_event(plan.source_id, pid, payload, del_reason, new_version)
+                    out.enriched.append((pid.encode(), _json(ev)))
             counts["gated"] += plan.action == "gate"
             counts["deleted"] += plan.action == "delete"
             doc_metric = DocumentMetric(
@@ -424,7 +422,7 @@ class PipelineRuntime:
                 outcome=outcome,
                 reason=reason,
                 patterns=len(plan.patterns) if plan.action == "index" else 0,
-                stale_removed=plan.stale_removed,
+                stale_removed=len(plan.stale),
                 bytes=len(msg.value or b""),
                 quality=plan.quality.score if plan.quality else None,
                 quality_label=plan.quality.label if plan.quality else None,
