@@ -76,10 +76,10 @@ class BaselineScorer:
 class LearnedScorer:
     """A registry model (``processors.quality.model.QualityModel``) that reads the document embedding.
 
-    It scores the document types its training data covers; the others keep the baseline. The
-    default model learned from Stack Overflow questions, where code-heavy, prose-light text is a
-    bad question: it scores stdlib modules 1.6–1.9 and would gate nearly all source code.
-    Each QualityScore names the model that produced it.
+    It scores the document types its training data resembles; the others keep the baseline. The
+    default model learned from Stack Overflow questions and is not validated on source code
+    (1.1.0 gates 4 of 200 stdlib modules at the default threshold; an early build scored them
+    1.6–1.9). Each QualityScore names the model that produced it.
     """
 
     needs_embedding = True
