@@ -143,3 +143,21 @@ def record(
         tags=list(tags or []),
         extractor=extractor,
     )
+
+
+def compose_text(header: list[str], body_lines: list[str], max_chars: int) -> str:
+    """Header lines, then as many non-blank body lines as fit in ``max_chars``."""
+    head = "\n".join(p for p in header if p)
+    if len(head) >= max_chars:
+        return head
+    budget = max_chars - len(head) - 1
+    out: list[str] = []
+    used = 0
+    for line in body_lines:
+        if not line.strip():
+            continue
+        if used + len(line) + 1 > budget:
+            break
+        out.append(line)
+        used += len(line) + 1
+    return head + ("\n" + "\n".join(out) if out else "")

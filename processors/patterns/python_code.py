@@ -35,7 +35,7 @@ from pathlib import PurePosixPath
 
 from processors.patterns import design_patterns, python_idioms, python_structure
 from processors.patterns import text as text_extractor
-from processors.patterns._common import KeyDeduper, record, split_lines, tag
+from processors.patterns._common import KeyDeduper, compose_text, record, split_lines, tag
 from schemas.documents import Document
 from schemas.patterns import PatternRecord, PatternTag
 
@@ -128,23 +128,6 @@ def _body_start(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | as
     return min([first.lineno] + [d.lineno for d in decos]) if decos else first.lineno
 
 
-def _compose(header: list[str], body_lines: list[str], max_chars: int) -> str:
-    head = "\n".join(p for p in header if p)
-    if len(head) >= max_chars:
-        return head
-    budget = max_chars - len(head) - 1
-    body: list[str] = []
-    used = 0
-    for line in body_lines:
-        if not line.strip():
-            continue
-        if used + len(line) + 1 > budget:
-            break
-        body.append(line)
-        used += len(line) + 1
-    return head + ("\n" + "\n".join(body) if body else "")
-
-
 class _Walker:
     def __init__(self, doc: Document, lines: list[str], max_chars: int, summary: dict | None = None) -> None:
         self.doc = doc
@@ -182,7 +165,7 @@ class _Walker:
             lines=self.lines,
             start=1,
             end=len(self.lines),
-            text=_compose(header, body if not defined else [], self.max_chars),
+            text=compose_text(header, body if not defined else [], self.max_chars),
             max_chars=self.max_chars,
             extractor=EXTRACTOR,
             language="python",
@@ -217,7 +200,7 @@ class _Walker:
             lines=self.lines,
             start=start,
             end=end,
-            text=_compose(header, body_lines, self.max_chars),
+            text=compose_text(header, body_lines, self.max_chars),
             max_chars=self.max_chars,
             extractor=EXTRACTOR,
             language="python",

@@ -46,7 +46,7 @@ from typing import Any
 
 from processors.patterns import generic_code
 from processors.patterns import text as text_extractor
-from processors.patterns._common import KeyDeduper, collapse_ws, record, split_lines, tag
+from processors.patterns._common import KeyDeduper, collapse_ws, compose_text, record, split_lines, tag
 from processors.patterns.structure import SUMMARY_VERSION, MethodFacts, new_class, new_field, simple_name
 from processors.patterns.treesitter_structure import BodyAnalyzer
 from schemas.documents import Document
@@ -1164,23 +1164,6 @@ def _body_lines(lines: list[str], d: _Def, max_chars: int) -> list[str]:
     return textwrap.dedent("\n".join(head)).split("\n")
 
 
-def _compose(header: list[str], body_lines: list[str], max_chars: int) -> str:
-    head = "\n".join(p for p in header if p)
-    if len(head) >= max_chars:
-        return head
-    budget = max_chars - len(head) - 1
-    out: list[str] = []
-    used = 0
-    for line in body_lines:
-        if not line.strip():
-            continue
-        if used + len(line) + 1 > budget:
-            break
-        out.append(line)
-        used += len(line) + 1
-    return head + ("\n" + "\n".join(out) if out else "")
-
-
 def _stem(uri: str | None) -> str:
     if not uri:
         return "<module>"
@@ -1341,7 +1324,7 @@ def build_records(doc: Document, parsed: ParsedDocument, max_chars: int) -> list
     if parsed.imports:
         header.append("Imports: " + ", ".join(dict.fromkeys(parsed.imports)))
     rec = record(key=keys(f"module:{stem}"), kind="module", name=stem, lines=lines, start=1, end=len(lines),
-                 text=_compose(header, [], max_chars), max_chars=max_chars, extractor=EXTRACTOR, language=lang,
+                 text=compose_text(header, [], max_chars), max_chars=max_chars, extractor=EXTRACTOR, language=lang,
                  tags=err_tags)
     if rec is not None:
         out.append(rec)
@@ -1353,7 +1336,7 @@ def build_records(doc: Document, parsed: ParsedDocument, max_chars: int) -> list
         if parsed.error_line and (d.node.has_error or d.outer.has_error):
             tags.extend(err_tags)
         rec = record(key=keys(f"{d.kind}:{d.qualname}"), kind=d.kind, name=d.qualname, lines=lines,
-                     start=d.start_line, end=d.end_line, text=_compose(header, _body_lines(lines, d, max_chars), max_chars),
+                     start=d.start_line, end=d.end_line, text=compose_text(header, _body_lines(lines, d, max_chars), max_chars),
                      max_chars=max_chars, extractor=EXTRACTOR, language=lang, tags=tags)
         if rec is not None:
             out.append(rec)
