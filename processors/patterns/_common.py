@@ -6,6 +6,8 @@ form feeds and other Unicode separators do not), so ``ast`` line numbers and our
 
 from __future__ import annotations
 
+import ast
+
 import re
 from bisect import bisect_right
 
@@ -161,3 +163,25 @@ def compose_text(header: list[str], body_lines: list[str], max_chars: int) -> st
         out.append(line)
         used += len(line) + 1
     return head + ("\n" + "\n".join(out) if out else "")
+
+
+def line_at(offsets: list[int], pos: int) -> int:
+    """Index of the line containing character ``pos``, given each line's start offset (sorted)."""
+    lo, hi = 0, len(offsets) - 1
+    while lo < hi - 1:
+        mid = (lo + hi) // 2
+        if offsets[mid] <= pos:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def decorator_name(dec: ast.expr) -> str:
+    """``@a.b.name(...)`` → ``name``; ``""`` for decorators that are not a (called) name."""
+    target = dec.func if isinstance(dec, ast.Call) else dec
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Name):
+        return target.id
+    return ""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from processors.patterns import practices
 from processors.patterns import text as text_extractor
-from processors.patterns._common import record, snippet, split_lines
+from processors.patterns._common import line_at, record, snippet, split_lines
 from schemas.documents import Document
 from schemas.patterns import PatternRecord
 
@@ -226,21 +226,11 @@ def _pieces(lines: list[str], blocks: list[tuple[int, int, bool]], budget: int) 
         for line in lines[first - 1 : last]:
             offsets.append(offsets[-1] + len(line) + 1)
         for u in text_extractor.split_units(block_text, 0, len(block_text), budget):
-            ls = index_base + _line_at(offsets, u.start)
-            le = index_base + _line_at(offsets, u.end - 1)
+            ls = index_base + line_at(offsets, u.start)
+            le = index_base + line_at(offsets, u.end - 1)
             out.append(_Piece(ls, le, u.text, b))
     return out
 
-
-def _line_at(offsets: list[int], pos: int) -> int:
-    lo, hi = 0, len(offsets) - 1
-    while lo < hi - 1:
-        mid = (lo + hi) // 2
-        if offsets[mid] <= pos:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:

@@ -26,7 +26,7 @@ import re
 from typing import Any
 
 from processors.patterns import text as text_extractor
-from processors.patterns._common import KeyDeduper, collapse_ws, record
+from processors.patterns._common import KeyDeduper, collapse_ws, line_at, record
 from schemas.documents import Document
 from schemas.patterns import PatternRecord, PatternTag
 
@@ -388,8 +388,8 @@ def extract_extras(lines: list[str], headings: list[Any], *, rst: bool, max_char
         else:
             units = []
             for u in text_extractor.split_units(joined, 0, len(joined), max_chars):
-                ls = first + _line_at(offsets, u.start)
-                le = first + _line_at(offsets, max(u.start, u.end - 1))
+                ls = first + line_at(offsets, u.start)
+                le = first + line_at(offsets, max(u.start, u.end - 1))
                 units.append((ls, le, u.text, False))
         for ls, le, sent, is_item in units:
             if n_prac >= MAX_PRACTICES:
@@ -426,13 +426,3 @@ def extract_extras(lines: list[str], headings: list[Any], *, rst: bool, max_char
     out.sort(key=lambda t: t[0])
     return [r for _, r in out]
 
-
-def _line_at(offsets: list[int], pos: int) -> int:
-    lo, hi = 0, len(offsets) - 1
-    while lo < hi - 1:
-        mid = (lo + hi) // 2
-        if offsets[mid] <= pos:
-            lo = mid
-        else:
-            hi = mid
-    return lo

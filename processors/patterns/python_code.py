@@ -35,7 +35,7 @@ from pathlib import PurePosixPath
 
 from processors.patterns import design_patterns, python_idioms, python_structure
 from processors.patterns import text as text_extractor
-from processors.patterns._common import KeyDeduper, compose_text, record, split_lines, tag
+from processors.patterns._common import KeyDeduper, compose_text, decorator_name, record, split_lines, tag
 from schemas.documents import Document
 from schemas.patterns import PatternRecord, PatternTag
 
@@ -92,14 +92,6 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> s
     return sig
 
 
-def _decorator_name(dec: ast.expr) -> str:
-    target = dec.func if isinstance(dec, ast.Call) else dec
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    if isinstance(target, ast.Name):
-        return target.id
-    return ""
-
 
 def _tags(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, decorators: list[str]) -> list[PatternTag]:
     tags: list[PatternTag] = []
@@ -108,7 +100,7 @@ def _tags(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, decorator
         tags.append(tag("async", "async def"))
         seen.add("async")
     for dec, text in zip(node.decorator_list, decorators):
-        name = _DECORATOR_TAGS.get(_decorator_name(dec))
+        name = _DECORATOR_TAGS.get(decorator_name(dec))
         if name and name not in seen:
             seen.add(name)
             tags.append(tag(name, text))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from processors.patterns._common import decorator_name
 from processors.patterns.structure import SUMMARY_VERSION, MethodFacts, new_class, new_field, normalize_type
 
 __all__ = ["summarize"]
@@ -43,14 +44,6 @@ def _unparse(node: ast.AST | None) -> str | None:
     except Exception:
         return None
 
-
-def _deco_name(dec: ast.expr) -> str:
-    target = dec.func if isinstance(dec, ast.Call) else dec
-    if isinstance(target, ast.Attribute):
-        return target.attr
-    if isinstance(target, ast.Name):
-        return target.id
-    return ""
 
 
 def _base_name(node: ast.expr) -> str | None:
@@ -441,7 +434,7 @@ class _Body:
 
 def _method(node: ast.FunctionDef | ast.AsyncFunctionDef, own: str | None, known: set[str],
             metaclass: bool = False, in_class: bool = True, module_globals: set[str] | None = None) -> dict[str, Any]:
-    decos = {_deco_name(d) for d in node.decorator_list}
+    decos = {decorator_name(d) for d in node.decorator_list}
     is_static = "staticmethod" in decos
     is_cls = "classmethod" in decos or node.name in ("__new__", "__init_subclass__", "__class_getitem__")
     args = [*node.args.posonlyargs, *node.args.args]
@@ -494,7 +487,7 @@ def _class(node: ast.ClassDef, qualname: str, known: set[str], module_globals: s
     c["bases"] = [b for b in bases if b not in ("object", "Generic", "ABC", "Protocol")]
     if meta and meta not in ("ABCMeta", "type"):
         c["metaclass"] = meta
-    c["decorators"] = [n for n in (_deco_name(d) for d in node.decorator_list) if n]
+    c["decorators"] = [n for n in (decorator_name(d) for d in node.decorator_list) if n]
     is_meta = "type" in bases
     if is_meta:
         c["is_metaclass"] = True
