@@ -1654,7 +1654,13 @@ def detect_design_patterns(summaries: list[dict[str, Any]]) -> list[Detection]:
         pass
     dets = [d for d in dets if not all(_is_test(p, ix.classes[p]) for p in d.participants if p in ix.classes)
             or not any(p in ix.classes for p in d.participants)]
-    return _resolve(dets)
+    try:
+        return _resolve(dets)
+    except Exception:  # a resolution bug must not lose every detection
+        import logging
+
+        logging.getLogger(__name__).exception("resolving design pattern overlaps failed")
+        return [d for d in dets if d.confidence >= REPORT_MIN]
 
 
 def _resolve(dets: list[Detection]) -> list[Detection]:
@@ -1687,7 +1693,8 @@ def _resolve(dets: list[Detection]) -> list[Detection]:
             continue  # states holding their context: the state pattern's back-reference
         if d.pattern in ("decorator", "composite", "chain_of_responsibility", "proxy") and any(cs <= i for i in interp):
             continue
-        if d.pattern == "strategy" and any(d.roles["context"] == s.roles["context"] for s in states + bridges):
+        if d.pattern == "strategy" and any(d.roles["context"] == s.roles.get("context", s.roles.get("abstraction"))
+                                           for s in states + bridges):
             continue
         if d.pattern == "strategy" and any(set(d.roles.get("strategy", [])) & set(x.roles["command"]) and x.confidence >= d.confidence
                                            for x in dets if x.pattern == "command"):
