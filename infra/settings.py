@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     quality_model: str = Field("baseline", description="baseline (heuristic) | learned (registry's current version, for documentation and general text)")
     batch_size: int = Field(16, ge=1, description="Documents per micro-batch taken from the stream")
     batch_within_s: float = Field(0.5, gt=0, description="Max wait to fill a micro-batch")
+    set_batch_size: int = Field(256, ge=1, description="Set member updates per micro-batch of the set agent")
+    set_batch_within_s: float = Field(
+        1.0, gt=0, description="Max wait to fill a set micro-batch: a set is re-detected once per batch")
     worker_name: str = Field("", description="Shown in metric and DLQ events; default host:pid")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP API (search, stats, /metrics); 0 = pick a free port")

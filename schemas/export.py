@@ -8,7 +8,8 @@ from typing import Any
 
 from schemas.dlq import DeadLetter
 from schemas.documents import SourceDocument
-from schemas.metrics import BatchMetric, DocumentMetric
+from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
+from schemas.sets import SetMemberUpdate
 from schemas.models import ModelPromotion
 from schemas.patterns import EnrichedPattern
 
@@ -18,8 +19,8 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
     metrics = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "PipelineMetric",
-        "description": "A per-document or per-batch metric event (field 'type' tells which).",
-        "oneOf": [DocumentMetric.model_json_schema(), BatchMetric.model_json_schema()],
+        "description": "A per-document, per-batch or per-set metric event (field 'type' tells which).",
+        "oneOf": [DocumentMetric.model_json_schema(), BatchMetric.model_json_schema(), SetMetric.model_json_schema()],
     }
     out = {
         "sources.raw": SourceDocument.model_json_schema(),
@@ -27,6 +28,7 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "pipeline.metrics": metrics,
         "sources.dlq": DeadLetter.model_json_schema(),
         "models": ModelPromotion.model_json_schema(),
+        "sets.members": SetMemberUpdate.model_json_schema(),
     }
     for schema in out.values():
         schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")

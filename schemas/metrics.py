@@ -46,3 +46,21 @@ class BatchMetric(BaseModel):
     model_versions: dict[str, str] = Field(default_factory=dict)
     worker: str
     emitted_at: float
+
+
+class SetMetric(BaseModel):
+    """One per set the set agent re-derived in a micro-batch."""
+
+    type: Literal["set"] = "set"
+    set_id: str
+    set_version: str = Field(..., description="Hash of the set's member ids and versions")
+    members: int
+    detections: int = Field(..., description="Cross-file design-pattern records")
+    patterns: int = Field(..., description="Set-level records (overview + cross-file detections)")
+    upserted: int
+    deleted: int
+    unchanged: bool
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    stage_ms: dict[str, float] = Field(default_factory=dict)
+    worker: str
+    emitted_at: float

@@ -130,14 +130,17 @@ def produce(paths: tuple[str, ...], quiet: bool) -> None:
 @click.option("--type", "type_", type=click.Choice(["code", "documentation", "architecture", "general"]))
 @click.option("--min-quality", type=float, default=None)
 @click.option("--language", default=None)
+@click.option("--set-id", default=None, help="Only patterns of this set (its files' and the set's own)")
+@click.option("--kind", default=None, help="Only this pattern kind, e.g. design_pattern, set, function")
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="Print raw JSON hits")
-def search(text: str, type_: str | None, min_quality: float | None, language: str | None, k: int,
-           as_json: bool) -> None:
+def search(text: str, type_: str | None, min_quality: float | None, language: str | None, set_id: str | None,
+           kind: str | None, k: int, as_json: bool) -> None:
     """Semantic search over the indexed patterns."""
     from streams.search import search_patterns
 
-    hits = search_patterns(_settings(), text, k=k, type_=type_, min_quality=min_quality, language=language)
+    hits = search_patterns(_settings(), text, k=k, type_=type_, min_quality=min_quality, language=language,
+                           set_id=set_id, kind=kind)
     if as_json:
         for h in hits:
             click.echo(orjson.dumps(h))

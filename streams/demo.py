@@ -35,7 +35,9 @@ SAMPLE_QUERIES = [
     ("retry with exponential backoff", None),
     ("parse command line arguments into options", "code"),
     ("create every topic before starting the worker", "documentation"),
+    ("design patterns used across the files of this code set", None),
 ]
+SET_SETTLE_S = 5.0  # after the last document: wait this long without a set event
 BAD_INPUTS: list[tuple[str | None, bytes]] = [
     ("demo-bad-json", b'{"id": "demo-bad-json", "content": '),
     ("demo-empty", b'{"id": "demo-empty", "type": "general", "content": "   "}'),
@@ -111,14 +113,16 @@ def run_demo(settings: Settings, *, stdlib_modules: int = 150, timeout_s: float 
 
 def wait_for_metrics(conf: dict[str, Any], topic: str, expected: int, started: float, timeout_s: float,
                      worker: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
-    """Metric events until one document event per produced message was seen (by offset)."""
+    """Metric events until one document event per produced message was seen (by offset), then the set
+    agent's re-detections until it has been quiet for a few seconds (it works after the documents)."""
     consumer = Consumer({**conf, "group.id": f"assay-demo-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])  # pipeline.metrics has one partition
     seen: dict[tuple[int, int], dict[str, Any]] = {}
     batches: list[dict[str, Any]] = []
     last_print = 0.0
+    quiet_since: float | None = None
     try:
-        while len(seen) < expected:
+        while len(seen) < expected or (quiet_since is not None and time.monotonic() - quiet_since < SET_SETTLE_S):
             if time.monotonic() - started > timeout_s:
                 print(f"[demo] timed out after {timeout_s:.0f} s with {len(seen)}/{expected} documents done")
                 break
@@ -132,6 +136,10 @@ def wait_for_metrics(conf: dict[str, Any], topic: str, expected: int, started: f
                     seen[(ev["partition"], ev["offset"])] = ev
                 else:
                     batches.append(ev)
+                if ev["type"] == "set":
+                    quiet_since = time.monotonic()
+            if len(seen) >= expected and quiet_since is None:
+                quiet_since = time.monotonic()
             now = time.monotonic()
             if now - last_print > 10:
                 last_print = now
@@ -144,6 +152,7 @@ def wait_for_metrics(conf: dict[str, Any], topic: str, expected: int, started: f
 def print_summary(events: list[dict[str, Any]], elapsed: float) -> None:
     docs = [e for e in events if e["type"] == "document"]
     batches = [e for e in events if e["type"] == "batch"]
+    sets = [e for e in events if e["type"] == "set"]
     outcomes = Counter(e["outcome"] for e in docs)
     patterns = sum(e["patterns"] for e in docs)
     embedded = sum(b["texts_embedded"] for b in batches)
@@ -159,6 +168,12 @@ def print_summary(events: list[dict[str, Any]], elapsed: float) -> None:
     print(f"patterns indexed:    {patterns}  ({embedded} texts embedded)")
     print(f"throughput:          {len(docs) / elapsed:.1f} documents/s, {patterns / elapsed:.1f} patterns/s "
           f"over {elapsed:.1f} s (produce → last result)")
+    if sets:
+        latest = {e["set_id"]: e for e in sets}  # the last re-detection of each set
+        cross = sum(e["detections"] for e in latest.values())
+        print(f"sets:                {len(latest)} folders re-detected {len(sets)} times; "
+              f"{cross} cross-file design patterns, "
+              f"{sum(1 for e in latest.values() if e['patterns'])} set overviews")
     labels = Counter(e["quality_label"] for e in docs if e.get("quality_label"))
     order = ["poor", "fair", "good", "very_good", "excellent"]
     print("quality:             " + ", ".join(f"{lab} {labels.get(lab, 0)}" for lab in order))

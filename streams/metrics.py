@@ -17,3 +17,7 @@ BATCH_DOCUMENTS = Histogram(
     "assay_batch_documents", "Documents per micro-batch taken from the stream",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+SET_SECONDS = Histogram(
+    "assay_set_refresh_seconds", "Time to re-detect one set and update its points",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

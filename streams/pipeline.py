@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import faust
 
 from streams.runtime import InputMessage, Outputs, PipelineRuntime
+from streams.set_stage import ChangelogSetTable, SetStage
 
 log = logging.getLogger(__name__)
 
@@ -74,23 +75,41 @@ async def micro_batches(stream: Any, max_events: int, within_s: float) -> AsyncI
         reader.cancel()
 
 
-async def publish(outputs: Outputs, enriched: faust.TopicT, metrics: faust.TopicT, dlq: faust.TopicT) -> None:
-    """Send every output and wait until the broker acknowledged each one."""
-    pending = []
+async def publish(outputs: Outputs, enriched: faust.TopicT, metrics: faust.TopicT, dlq: faust.TopicT,
+                  set_members: faust.TopicT | None = None, also: Sequence[Any] = ()) -> None:
+    """Send every output and wait until the broker acknowledged each one (and everything in ``also``)."""
+    pending = list(also)
     for key, value in outputs.dead_letters:
         pending.append(await dlq.send(key=key, value=value))
     for key, value in outputs.enriched:
         pending.append(await enriched.send(key=key, value=value))
     for key, value in outputs.metrics:
         pending.append(await metrics.send(key=key, value=value))
+    if outputs.set_members:
+        assert set_members is not None, "set member updates need the sets.members topic"
+        for key, value in outputs.set_members:
+            pending.append(await set_members.send(key=key, value=value))
     if pending:
         await asyncio.gather(*pending)
 
 
 def register_pipeline(app: faust.App, runtime: PipelineRuntime, topics: dict[str, faust.TopicT]) -> None:
-    from infra.kafka.topics import PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, SOURCES_RAW
+    from infra.kafka.topics import PATTERNS_ENRICHED, PIPELINE_METRICS, SET_MEMBERS, SET_STATE, SOURCES_DLQ, SOURCES_RAW
 
     settings = runtime.settings
+    state_topic = topics[SET_STATE]
+
+    async def send_state(key: bytes, value: bytes | None, partition: int) -> Any:
+        return await state_topic.send(key=key, value=value, partition=partition)
+
+    # The set agent's state (member summaries per set), backed by the compacted sets.state topic.
+    set_table = ChangelogSetTable(settings.kafka.librdkafka_config(), state_topic.get_topic_name(), send_state)
+    set_stage = SetStage(runtime)
+    members_topic = topics[SET_MEMBERS].get_topic_name()
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked_sets(sender: Any, revoked: Any, **_: Any) -> None:
+        set_table.forget(tp.partition for tp in revoked if tp.topic == members_topic)
 
     @app.timer(interval=settings.optimize_interval_s)
     async def optimize_store() -> None:
@@ -103,6 +122,18 @@ def register_pipeline(app: faust.App, runtime: PipelineRuntime, topics: dict[str
         manual = stream.noack()
         async for events in micro_batches(manual, settings.batch_size, settings.batch_within_s):
             outputs = await runtime.process([to_input_message(e) for e in events])
-            await publish(outputs, topics[PATTERNS_ENRICHED], topics[PIPELINE_METRICS], topics[SOURCES_DLQ])
+            await publish(outputs, topics[PATTERNS_ENRICHED], topics[PIPELINE_METRICS], topics[SOURCES_DLQ],
+                          topics[SET_MEMBERS])
+            for event in events:
+                await manual.ack(event)
+
+    @app.agent(topics[SET_MEMBERS], name="process_sets")
+    async def process_sets(stream: faust.StreamT) -> None:
+        manual = stream.noack()
+        async for events in micro_batches(manual, settings.set_batch_size, settings.set_batch_within_s):
+            result = await set_stage.process([to_input_message(e) for e in events], set_table)
+            # The state writes are awaited with the events: both are durable before the ack.
+            await publish(result.outputs, topics[PATTERNS_ENRICHED], topics[PIPELINE_METRICS], topics[SOURCES_DLQ],
+                          also=result.durability)
             for event in events:
                 await manual.ack(event)

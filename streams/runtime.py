@@ -37,9 +37,10 @@ from processors.patterns import extract_patterns
 from processors.quality.baseline import score_quality
 from processors.results import Rejection
 from processors.validate import parse_document, source_id_from_key
-from schemas.documents import Document
+from schemas.documents import Document, DocumentType
 from schemas.metrics import BatchMetric, DocumentMetric
 from schemas.patterns import PatternRecord, QualityScore
+from schemas.sets import SetMemberUpdate
 from streams import metrics
 from streams.retry import with_backoff
 
@@ -125,6 +126,7 @@ class Outputs:
     enriched: list[tuple[bytes, bytes]] = field(default_factory=list)
     metrics: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     dead_letters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    set_members: list[tuple[bytes, bytes]] = field(default_factory=list)  # to sets.members, keyed by set id
 
 
 @dataclass
@@ -143,6 +145,7 @@ class _Plan:
     unchanged: bool = False
     vectors: np.ndarray | None = None
     stale: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # removed (point id, payload)
+    summary: dict[str, Any] | None = None  # structural summary of a code document in a set
 
 
 def default_worker_name() -> str:
@@ -273,8 +276,11 @@ class PipelineRuntime:
                 plan.action = "gate"
                 continue
             t = time.perf_counter()
+            structure: list[dict[str, Any]] | None = (
+                [] if plan.doc.set_id and plan.doc.type == DocumentType.code else None)
             try:
-                plan.patterns = extract_patterns(plan.doc)
+                plan.patterns = extract_patterns(plan.doc, structure_out=structure)
+                plan.summary = structure[0] if structure else None
             except Exception as exc:  # noqa: BLE001 - extractors must not crash the worker
                 log.exception("extractor failed on %s", plan.doc.id)
                 plan.action = "reject"
@@ -413,6 +419,8 @@ class PipelineRuntime:
                 for pid, payload in plan.stale:
                     ev = delete_event(plan.source_id, pid, payload, del_reason, new_version)
                     out.enriched.append((pid.encode(), _json(ev)))
+            for set_id, update in self._set_updates(plan, now):
+                out.set_members.append((set_id.encode("utf-8", "surrogatepass"), _json(update)))
             counts["gated"] += plan.action == "gate"
             counts["deleted"] += plan.action == "delete"
             doc_metric = DocumentMetric(
@@ -441,6 +449,35 @@ class PipelineRuntime:
             model_versions={"embedding": self.embedding_variant}, worker=self.worker, emitted_at=now,
         )
         out.metrics.append((None, _json(batch_metric)))
+        return out
+
+    @staticmethod
+    def _set_updates(plan: _Plan, now: float) -> list[tuple[str, SetMemberUpdate]]:
+        """Membership changes for the set agent: joined/changed (with summary) or left (without).
+
+        Sent for unchanged replays too: a crash after the store write but before publishing must
+        not leave the set without its member. The set agent treats repeats as no-ops.
+        """
+        if plan.action not in ("index", "gate", "delete") or plan.source_id is None:
+            return []
+        old_sets = {str(p["set_id"]) for _, p in plan.existing if p.get("set_id")}
+        doc = plan.doc
+        new_set = doc.set_id if plan.action == "index" and doc is not None and plan.summary is not None else None
+        out: list[tuple[str, SetMemberUpdate]] = []
+        if new_set is not None and doc is not None:
+            out.append((new_set, SetMemberUpdate(
+                set_id=new_set, source_id=plan.source_id, source_version=doc.version, uri=doc.uri,
+                language=doc.language or (plan.summary or {}).get("language"),
+                quality=plan.quality.score if plan.quality else None, summary=plan.summary, emitted_at=now)))
+        for set_id in sorted(old_sets - {new_set} if new_set else old_sets):
+            if plan.action == "gate":
+                reason = "below_quality_gate"
+            elif plan.action == "delete":
+                reason = "source_deleted"
+            else:
+                reason = "moved_set" if doc is not None and doc.set_id != set_id else "no_structure"
+            out.append((set_id, SetMemberUpdate(set_id=set_id, source_id=plan.source_id, reason=reason,
+                                                emitted_at=now)))
         return out
 
     @staticmethod

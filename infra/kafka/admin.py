@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.errors import BrokerError
@@ -134,3 +134,39 @@ def group_lag(conf: dict[str, Any], group: str, topic: str, partitions: int) -> 
     ends = end_offsets(conf, topic, partitions)
     committed = committed_offsets(conf, group, topic, partitions)
     return {p: max(ends[p] - committed.get(p, 0), 0) for p in range(partitions)}
+
+
+def read_partition(conf: dict[str, Any], topic: str, partition: int, timeout_s: float = 60.0) -> dict[bytes, bytes]:
+    """The latest value per key of one partition of a compacted topic, read from the start to its end.
+
+    A null value (tombstone) removes its key. The end is where the broker reports end-of-partition
+    (a fetch reaching the high watermark), so an empty partition returns at once. Raises
+    :class:`BrokerError` when the end is not reached within ``timeout_s``.
+    """
+    consumer = Consumer({**conf, "group.id": "assay-changelog-reader", "enable.auto.commit": False,
+                         "enable.partition.eof": True, "auto.offset.reset": "earliest"})
+    state: dict[bytes, bytes] = {}
+    try:
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"reading {topic}[{partition}] did not reach its end within {timeout_s:.0f}s")
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    return state
+                raise BrokerError(f"reading {topic}[{partition}]: {err}")
+            key = msg.key()
+            if key is None:
+                continue
+            value = msg.value()
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+    finally:
+        consumer.close()

@@ -30,8 +30,10 @@ PATTERNS_ENRICHED = "patterns.enriched"
 PIPELINE_METRICS = "pipeline.metrics"
 SOURCES_DLQ = "sources.dlq"
 MODELS = "models"
+SET_MEMBERS = "sets.members"
+SET_STATE = "sets.state"
 
-ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS)
+ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -67,5 +69,16 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             # Compacted: the latest promotion per model kind is always there for a starting worker.
             {"cleanup.policy": "compact"},
             "Model promotions and rollbacks, keyed by model kind; every worker follows them",
+        ),
+        SET_MEMBERS: TopicSpec(
+            SET_MEMBERS, p + SET_MEMBERS, n,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "Internal: code documents joining, changing or leaving a set, keyed by set id",
+        ),
+        SET_STATE: TopicSpec(
+            SET_STATE, p + SET_STATE, n,
+            # Partition i holds the state of sets.members partition i; compaction keeps the latest.
+            {"cleanup.policy": "compact"},
+            "Internal: the set agent's changelog (set id + source id → compressed member summary)",
         ),
     }

@@ -123,8 +123,13 @@ def _enforce(records: list[PatternRecord], n_lines: int, max_chars: int) -> list
     return out
 
 
-def extract_patterns(doc: Document, *, max_chars: int = 1200, max_patterns: int = MAX_PATTERNS) -> list[PatternRecord]:
-    """Patterns of ``doc`` (see the module doc for the contract). Never raises for any content."""
+def extract_patterns(doc: Document, *, max_chars: int = 1200, max_patterns: int = MAX_PATTERNS,
+                     structure_out: list[dict] | None = None) -> list[PatternRecord]:
+    """Patterns of ``doc`` (see the module doc for the contract). Never raises for any content.
+
+    ``structure_out``, when given, receives the structural summary of a code document that the
+    extractor built anyway (Python and tree-sitter languages), so the set stage needs no second parse.
+    """
     if max_chars < 1:
         raise ValueError(f"max_chars must be >= 1, got {max_chars}")
     if max_patterns < 1:
@@ -134,7 +139,10 @@ def extract_patterns(doc: Document, *, max_chars: int = 1200, max_patterns: int 
         return []
     name, extractor = extractor_for(doc)
     try:
-        records = extractor(doc, max_chars=max_chars)
+        if structure_out is not None and name in ("python_code", "treesitter_code"):
+            records = extractor(doc, max_chars=max_chars, structure_out=structure_out)
+        else:
+            records = extractor(doc, max_chars=max_chars)
     except Exception as exc:  # never crash on content: fall back to passages
         log.warning("extractor %s failed on document %s (%s: %s); using text passages", name, doc.id, type(exc).__name__, exc)
         records = _passages(doc, max_chars, [tag("extractor_error", f"{name}: {type(exc).__name__}")])

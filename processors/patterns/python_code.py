@@ -226,8 +226,11 @@ class _Walker:
                     self.walk(case.body, prefix, in_class)
 
 
-def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
-    """Module, class, function and method patterns of a Python document."""
+def extract(doc: Document, *, max_chars: int = 1200, structure_out: list[dict] | None = None) -> list[PatternRecord]:
+    """Module, class, function and method patterns of a Python document.
+
+    ``structure_out``, when given, receives the document's structural summary (for the set stage).
+    """
     content = doc.content
     if not content.strip():
         return []
@@ -249,5 +252,7 @@ def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
     walker.walk(tree.body, "", False)
     if summary is None:
         return walker.out
+    if structure_out is not None:
+        structure_out.append(summary)
     return design_patterns.annotate(walker.out, [summary], doc=doc, lines=lines, max_chars=max_chars,
                                     extractor=EXTRACTOR, language="python")

@@ -1280,8 +1280,8 @@ def _has_surrogates(s: str) -> bool:
         return True
 
 
-def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
-    """Definition patterns of a source file (see the module doc)."""
+def extract(doc: Document, *, max_chars: int = 1200, structure_out: list[dict] | None = None) -> list[PatternRecord]:
+    """Definition patterns of a source file (see the module doc); ``structure_out`` receives its summary."""
     if not doc.content.strip():
         return []
     lang = language_of(doc)
@@ -1294,6 +1294,8 @@ def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
         if recs:
             recs[0] = recs[0].model_copy(update={"tags": [*recs[0].tags, tag(reason, lang)]})
         return recs
+    if structure_out is not None:
+        structure_out.append(parsed.summary)
     return build_records(doc, parsed, max_chars)
 
 

@@ -34,7 +34,7 @@ def test_topics_create_is_idempotent_and_checks_partitions(topics, tmp_path):
     first = assay(topics, tmp_path, "topics", "create")
     assert first.returncode == 0, first.stderr
     lines = first.stdout.strip().splitlines()
-    assert len(lines) == 5 and all("exists" in line for line in lines)  # the fixture created them
+    assert len(lines) == len(topics.specs) and all("exists" in line for line in lines)  # the fixture created them
     listed = assay(topics, tmp_path, "topics", "list")
     assert f"{topics.prefix}sources.raw" in listed.stdout and "missing" not in listed.stdout
     wrong = assay(topics, tmp_path, "topics", "create", env={"ASSAY_KAFKA_PARTITIONS": "3"})
@@ -131,4 +131,4 @@ def test_schemas_export(tmp_path):
     out = subprocess.run([sys.executable, "-m", "streams.cli", "schemas", "export", str(tmp_path / "s")],
                          capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0
-    assert len(list((tmp_path / "s").glob("*.schema.json"))) == 5
+    assert len(list((tmp_path / "s").glob("*.schema.json"))) == 6  # the five public topics and sets.members

@@ -1,0 +1,190 @@
+"""Set-level design patterns: detection over the structural summaries of every file of one set.
+
+Documents produced together share a ``set_id`` (``assay produce DIR`` sets it to the folder).
+A pattern's classes often live in different files — an observer interface in one, its subjects
+in others — so no single document shows it. The set agent keeps each member's compact summary
+(:func:`pack_member`) and calls :func:`set_patterns` on all of them whenever a member changes.
+
+What a set yields (all keyed deterministically, so an update overwrites and never duplicates):
+
+* one ``design_pattern`` record per detection whose classes come from **two or more** files
+  (key ``design_pattern:<pattern>:<sorted participants>``); detections inside one file are
+  already on that file's own records and are not repeated;
+* one ``set`` record (key ``set_overview``) naming every pattern detected in the set, cross-file
+  or not, with the files involved — so "which patterns does this project use" is one search.
+
+Records are addressed under the pseudo source :func:`set_source_id` (``set:<set_id>``), which is
+also their ``uri``. Spans cannot point into one document: they are ``1–1`` with ``section``
+listing the files, and every record's text and tag evidence name the files and lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from processors.patterns._common import clip
+from processors.patterns.design_patterns import Detection, detect_design_patterns
+from schemas.patterns import PatternRecord, PatternTag, Span
+
+__all__ = ["EXTRACTOR", "OVERVIEW_KEY", "pack_member", "set_patterns", "set_source_id", "set_version",
+           "unpack_member"]
+
+EXTRACTOR = "set_patterns/1.0.0"
+OVERVIEW_KEY = "set_overview"
+_SOURCE_PREFIX = "set:"
+_MAX_FILES_LISTED = 12
+
+
+def set_source_id(set_id: str) -> str:
+    """The pseudo source id (and uri) of a set's own patterns.
+
+    >>> set_source_id("file:///src/shop")
+    'set:file:///src/shop'
+    """
+    return _SOURCE_PREFIX + set_id
+
+
+def pack_member(member: Mapping[str, Any]) -> bytes:
+    """A member (version, uri, language, quality, summary) as compressed JSON: the table's value.
+
+    Summaries of real modules are 2–120 KB of JSON; zlib brings them to a fraction of that.
+
+    >>> unpack_member(pack_member({"source_version": "v1", "summary": {"classes": []}}))["source_version"]
+    'v1'
+    """
+    return zlib.compress(orjson.dumps(dict(member)), 6)
+
+
+def unpack_member(blob: bytes) -> dict[str, Any]:
+    return orjson.loads(zlib.decompress(blob))
+
+
+def set_version(members: Mapping[str, Mapping[str, Any]]) -> str:
+    """A content hash of the set: its member ids and their versions (order-independent).
+
+    >>> set_version({"a": {"source_version": "1"}}) == set_version({"a": {"source_version": "1"}})
+    True
+    >>> set_version({"a": {"source_version": "1"}}) == set_version({"a": {"source_version": "2"}})
+    False
+    """
+    h = hashlib.sha256()
+    for sid in sorted(members):
+        h.update(sid.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+        h.update(str(members[sid].get("source_version") or "").encode())
+        h.update(b"\x1e")
+    return h.hexdigest()[:16]
+
+
+def _class_locations(members: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[str, str, int, int]]]:
+    """Simple class (and module function) name → [(source id, uri, first line, last line)]."""
+    where: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
+    for sid in sorted(members):
+        member = members[sid]
+        summary = member.get("summary") or {}
+        uri = member.get("uri") or sid
+        for kind in ("classes", "functions"):
+            for item in summary.get(kind) or []:
+                name = item.get("name")
+                if not name:
+                    continue
+                loc = (sid, uri, int(item.get("line") or 1), int(item.get("end_line") or item.get("line") or 1))
+                if loc not in where[name]:
+                    where[name].append(loc)
+    return where
+
+
+def _files_of(det: Detection, where: Mapping[str, list[tuple[str, str, int, int]]]) -> list[tuple[str, str, int, int]]:
+    out: list[tuple[str, str, int, int]] = []
+    for p in det.participants:
+        for loc in where.get(p, []):
+            if loc not in out:
+                out.append(loc)
+    return out
+
+
+def _location_lines(det: Detection, where: Mapping[str, list[tuple[str, str, int, int]]]) -> list[str]:
+    lines = []
+    for p in det.participants:
+        for _sid, uri, start, end in where.get(p, [])[:3]:
+            lines.append(f"{p}: {uri} lines {start}-{end}")
+    return lines[:_MAX_FILES_LISTED]
+
+
+def _uris(locs: list[tuple[str, str, int, int]]) -> list[str]:
+    return list(dict.fromkeys(uri for _sid, uri, _s, _e in locs))
+
+
+def set_patterns(set_id: str, members: Mapping[str, Mapping[str, Any]], *,
+                 max_chars: int = 1200) -> list[PatternRecord]:
+    """The set-level records of one set (see the module doc); ``[]`` when nothing is detected.
+
+    ``members`` maps source id → ``{"source_version", "uri", "language", "summary", …}`` (as
+    unpacked from the table). Detection merges same-named classes across files (see
+    :func:`~processors.patterns.design_patterns.detect_design_patterns`).
+    """
+    summaries = [m["summary"] for _sid, m in sorted(members.items()) if m.get("summary")]
+    if not summaries:
+        return []
+    detections = detect_design_patterns(summaries)
+    if not detections:
+        return []
+    where = _class_locations(members)
+    languages = sorted({str(m.get("language") or (m.get("summary") or {}).get("language") or "")
+                        for m in members.values()} - {""})
+    language = languages[0] if len(languages) == 1 else None
+
+    records: list[PatternRecord] = []
+    overview_lines: list[str] = []
+    overview_tags: list[PatternTag] = []
+    for det in detections:
+        locs = _files_of(det, where)
+        uris = _uris(locs)
+        shown = ", ".join(uris[:_MAX_FILES_LISTED])
+        overview_lines.append(f"- {det.pattern.replace('_', ' ')}: {', '.join(det.participants[:8])}"
+                              f" ({shown or 'unknown files'})")
+        base = det.tag()
+        overview_tags.append(base)
+        if len(uris) < 2:
+            continue  # single-file: already on that file's records
+        evidence = [*base.evidence, *_location_lines(det, where)][:16]
+        text = det.describe() + "\nfiles: " + shown
+        records.append(PatternRecord(
+            key=det.key, kind="design_pattern", name=det.pattern,
+            span=Span(start_line=1, end_line=1, section="files: " + shown),
+            text=clip(text, max_chars), snippet="\n".join(_location_lines(det, where)),
+            language=language,
+            tags=[base.model_copy(update={"evidence": evidence}),
+                  PatternTag(name="cross_file", confidence=1.0, evidence=uris[:_MAX_FILES_LISTED])],
+            extractor=EXTRACTOR,
+        ))
+    n_files = len(members)
+    header = (f"Design patterns in the code set {set_id} ({n_files} file{'s' if n_files != 1 else ''}"
+              f"{', ' + ', '.join(languages) if languages else ''}):")
+    overview = PatternRecord(
+        key=OVERVIEW_KEY, kind="set", name=set_id,
+        span=Span(start_line=1, end_line=1, section=f"{n_files} files"),
+        text=clip("\n".join([header, *overview_lines]), max_chars),
+        snippet="\n".join(overview_lines)[:4000], language=language,
+        tags=_merge_tags(overview_tags), extractor=EXTRACTOR,
+    )
+    return [overview, *records]
+
+
+def _merge_tags(tags: list[PatternTag]) -> list[PatternTag]:
+    """One tag per pattern name: the highest confidence, evidence of every instance (capped)."""
+    by_name: dict[str, PatternTag] = {}
+    for t in tags:
+        cur = by_name.get(t.name)
+        if cur is None:
+            by_name[t.name] = t
+        else:
+            by_name[t.name] = PatternTag(name=t.name, confidence=max(cur.confidence, t.confidence),
+                                         evidence=[*cur.evidence, *t.evidence][:16])
+    return list(by_name.values())
