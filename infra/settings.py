@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = Field(None, description="Exported/quantized models; default <data_dir>/models")
     max_document_bytes: int = Field(1_000_000, ge=1, description="Larger documents are rejected to the DLQ")
     quality_threshold: float = Field(2.0, ge=1.0, le=5.0, description="Documents whose expected quality is below are not indexed")
-    quality_model: str = Field("baseline", description="baseline (heuristic) | learned (registry's current version, for documentation and general text)")
+    quality_model: Literal["learned", "baseline"] = Field("learned", description="learned (registry's current version, for documentation and general text; "
+                                                      "the heuristic for the rest) | baseline (the heuristic for everything)")
     batch_size: int = Field(16, ge=1, description="Documents per micro-batch taken from the stream")
     batch_within_s: float = Field(0.5, gt=0, description="Max wait to fill a micro-batch")
     set_batch_size: int = Field(256, ge=1, description="Set member updates per micro-batch of the set agent")

@@ -103,6 +103,11 @@ def test_documents_flow_to_qdrant_and_enriched_events(topics, start_worker):
     assert code_metric["patterns"] >= 3  # module + two functions
     assert code_metric["model_versions"]["embedding"].startswith("all-MiniLM-L6-v2")
     assert {"validate", "quality", "extract"} <= set(code_metric["stage_ms"])
+    # The default gate: the registry's learned model for documentation, the heuristic for code.
+    docs_metric = next(m for m in metrics if m["source_id"] == f"{sid}-docs")
+    assert docs_metric["model_versions"]["quality"].startswith("quality-")
+    assert "quality_embed" in docs_metric["stage_ms"]
+    assert code_metric["model_versions"]["quality"] == "baseline-1.0.0"
 
     total = sum(m["patterns"] for m in metrics)
     enriched = topics.consume(PATTERNS_ENRICHED, lambda msgs: len(msgs) >= total)
