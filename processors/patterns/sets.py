@@ -9,7 +9,9 @@ What a set yields (all keyed deterministically, so an update overwrites and neve
 
 * one ``design_pattern`` record per detection whose classes come from **two or more** files
   (key ``design_pattern:<pattern>:<sorted participants>``); detections inside one file are
-  already on that file's own records and are not repeated;
+  already on that file's own records and are not repeated. Classes are matched across files by
+  simple name, so a cross-file detection is dropped when one of its class names is defined in
+  more than one file (unrelated classes would be merged) or belongs to test code;
 * one ``set`` record (key ``set_overview``) naming every pattern detected in the set, cross-file
   or not, with the files involved — so "which patterns does this project use" is one search.
 
@@ -21,6 +23,7 @@ listing the files, and every record's text and tag evidence name the files and l
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections import defaultdict
 from collections.abc import Mapping
@@ -117,6 +120,25 @@ def _location_lines(det: Detection, where: Mapping[str, list[tuple[str, str, int
     return lines[:_MAX_FILES_LISTED]
 
 
+_TEST_PATH = re.compile(r"(^|[/\\])(tests?|idle_test|testing)[/\\]|(^|[/\\])test_[^/\\]*$|_tests?\.[a-z]+$", re.I)
+
+
+def _doubtful(det: Detection, where: Mapping[str, list[tuple[str, str, int, int]]]) -> str | None:
+    """Why a cross-file detection should not be reported, or None.
+
+    Across files, classes are matched by simple name. A name defined in two files (two ``Command``
+    classes in unrelated packages) would merge unrelated classes, and test code imitates the
+    structure it tests: such detections are left out of the set's records.
+    """
+    for p in det.participants:
+        files = {uri for _sid, uri, _s, _e in where.get(p, [])}
+        if len(files) > 1:
+            return f"{p} is defined in {len(files)} files"
+        if p.endswith(("Test", "Tests", "TestCase")) or any(_TEST_PATH.search(f) for f in files):
+            return f"{p} is test code"
+    return None
+
+
 def _uris(locs: list[tuple[str, str, int, int]]) -> list[str]:
     return list(dict.fromkeys(uri for _sid, uri, _s, _e in locs))
 
@@ -149,6 +171,8 @@ def set_patterns(set_id: str, members: Mapping[str, Mapping[str, Any]], *,
         shown = ", ".join(uris[:_MAX_FILES_LISTED])
         overview_lines.append(f"- {det.pattern.replace('_', ' ')}: {', '.join(det.participants[:8])}"
                               f" ({shown or 'unknown files'})")
+        if len(uris) >= 2 and _doubtful(det, where):
+            continue  # an ambiguous name or test code: not this set's design
         base = det.tag()
         overview_tags.append(base)
         if len(uris) < 2:

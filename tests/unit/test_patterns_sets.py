@@ -185,3 +185,19 @@ def test_detection_over_a_whole_real_code_base_merged_as_one_set(caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text[-2000:]
     assert records and records[0].kind == "set"
     assert all(len({*t.evidence}) >= 2 for r in records[1:] for t in r.tags if t.name == "cross_file")
+
+
+def test_a_class_name_defined_twice_or_test_code_is_not_reported_across_files():
+    members = members_of(JAVA_STRATEGY, "java")
+    assert [r.name for r in set_patterns("s", members) if r.kind == "design_pattern"] == ["strategy"]
+
+    # An unrelated Compressor elsewhere in the set: matching by name would merge the two.
+    twice = dict(members)
+    other = members_of({"Compressor.java": "public class Compressor {\n    int level;\n}\n"}, "java")
+    twice["vendor/Compressor.java"] = {**other["src/Compressor.java"], "uri": "vendor/Compressor.java"}
+    assert not [r for r in set_patterns("s", twice) if r.kind == "design_pattern"]
+
+    # The context living in test code: tests imitate the structure they test.
+    in_tests = dict(members)
+    in_tests["src/Archiver.java"] = {**members["src/Archiver.java"], "uri": "src/test/Archiver.java"}
+    assert not [r for r in set_patterns("s", in_tests) if r.kind == "design_pattern"]
