@@ -108,8 +108,12 @@ class ChangelogSetTable:
         self._send = send
         self._read_timeout_s = read_timeout_s
         self._parts: dict[int, dict[bytes, bytes]] = {}
+        self._revoked: set[int] = set()
 
     async def ensure_loaded(self, partitions: Iterable[int]) -> None:
+        for p in self._revoked:
+            self._parts.pop(p, None)
+        self._revoked.clear()
         for p in sorted(set(partitions) - set(self._parts)):
             t = time.perf_counter()
             state = await asyncio.to_thread(read_partition, self.conf, self.topic, p, self._read_timeout_s)
@@ -117,8 +121,9 @@ class ChangelogSetTable:
             log.info("set state: loaded %d members of %s[%d] in %.0f ms", len(state), self.topic, p, _ms(t))
 
     def forget(self, partitions: Iterable[int]) -> None:
-        for p in partitions:
-            self._parts.pop(p, None)
+        """Drop revoked partitions before the next batch (a batch in flight keeps its view: its
+        updates are not acked, so the partition's next owner processes them again)."""
+        self._revoked.update(partitions)
 
     def members(self, set_id: str, partition: int) -> dict[str, bytes]:
         return _members_of(self._parts[partition], set_id)
