@@ -295,7 +295,7 @@ class PipelineRuntime:
                 continue
             sid = plan.source_id
             assert sid is not None
-            plan.existing = await self._store_op("lookup", lambda: self.store.points_of_source(sid))
+            plan.existing = await self.points_of_source(sid)
             if plan.action == "index":
                 plan.unchanged = self._is_unchanged(plan)
 
@@ -353,11 +353,7 @@ class PipelineRuntime:
                 for pattern, vec in zip(plan.patterns, plan.vectors):
                     points.append(PointRecord(point_id(plan.doc.id, pattern.key), vec.tolist(),
                                               point_payload(plan.doc, pattern, plan.quality, versions)))
-        for i in range(0, len(points), UPSERT_CHUNK):
-            chunk = points[i: i + UPSERT_CHUNK]
-            await self._store_op("upsert", lambda: self.store.upsert(chunk))
-        metrics.PATTERNS_INDEXED.inc(len(points))
-        self._writes_since_optimize += len(points)
+        await self.upsert_points(points)
 
         # Stale points go only after the new ones are in: a search never sees a gap.
         stale_ids: list[str] = []
@@ -369,9 +365,24 @@ class PipelineRuntime:
                 keep = {point_id(plan.doc.id, p.key) for p in plan.patterns}
             plan.stale = [(pid, payload) for pid, payload in plan.existing if pid not in keep]
             stale_ids.extend(pid for pid, _ in plan.stale)
-        if stale_ids:
-            await self._store_op("delete", lambda: self.store.delete(stale_ids))
-            metrics.PATTERNS_DELETED.inc(len(stale_ids))
+        await self.delete_points(stale_ids)
+
+    # -- the store, for this runtime and the set stage (retried until it succeeds, counted) --
+
+    async def points_of_source(self, source_id: str) -> list[tuple[str, dict[str, Any]]]:
+        return await self._store_op("lookup", lambda: self.store.points_of_source(source_id))
+
+    async def upsert_points(self, points: list[PointRecord]) -> None:
+        for i in range(0, len(points), UPSERT_CHUNK):
+            chunk = points[i: i + UPSERT_CHUNK]
+            await self._store_op("upsert", lambda: self.store.upsert(chunk))
+        metrics.PATTERNS_INDEXED.inc(len(points))
+        self._writes_since_optimize += len(points)
+
+    async def delete_points(self, ids: list[str]) -> None:
+        if ids:
+            await self._store_op("delete", lambda: self.store.delete(ids))
+            metrics.PATTERNS_DELETED.inc(len(ids))
 
     async def optimize_if_written(self, min_writes: int) -> bool:
         """Build the store's index once enough was written (Edge only indexes when asked)."""

@@ -213,7 +213,7 @@ class SetStage:
         versions = rt.model_versions(quality)
         sid = doc.id
 
-        existing = await rt._store_op("lookup", lambda: rt.store.points_of_source(sid))
+        existing = await rt.points_of_source(sid)
         existing_by_id = dict(existing)
         wanted = {point_id(sid, r.key): r for r in records}
         same = set(wanted) == set(existing_by_id) and all(
@@ -232,14 +232,10 @@ class SetStage:
                 stage_ms["embed"] = _ms(t)
                 points = [PointRecord(point_id(sid, r.key), vec.tolist(), point_payload(doc, r, quality, versions))
                           for r, vec in zip(records, vectors)]
-                await rt._store_op("upsert", lambda: rt.store.upsert(points))
-                metrics.PATTERNS_INDEXED.inc(len(points))
-                rt._writes_since_optimize += len(points)
+                await rt.upsert_points(points)
                 upserted = records
             stale = [(pid, payload) for pid, payload in existing if pid not in wanted]
-            if stale:
-                await rt._store_op("delete", lambda: rt.store.delete([pid for pid, _ in stale]))
-                metrics.PATTERNS_DELETED.inc(len(stale))
+            await rt.delete_points([pid for pid, _ in stale])
         for r in upserted:
             ev = upsert_event(doc, r, quality, versions)
             out.enriched.append((ev.point_id.encode(), _json(ev)))
