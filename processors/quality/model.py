@@ -45,7 +45,9 @@ Artifact
 --------
 A directory: ``manifest.json`` (format, version, parameters, metrics, provenance, per-file sha256
 and a sha256 of the manifest itself), ``weights.safetensors`` (float32 arrays), ``vocab.json``
-(TF-IDF terms per vectorizer). Loading verifies every checksum and shape and raises
+(TF-IDF terms per vectorizer), and from 1.2.0 optionally ``classifier.onnx.gz`` + ``tokenizer.json``:
+a fine-tuned MiniLM classifier (:mod:`processors.quality.finetune`, INT8 ONNX, gzipped: 23 → 18 MB) whose class
+probabilities are averaged with the linear model's, half and half. Loading verifies every checksum and shape and raises
 :class:`ArtifactError` otherwise; nothing is ever unpickled.
 """
 
@@ -55,6 +57,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -85,6 +88,8 @@ ARTIFACT_FORMAT = "assay-quality/1"
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 VOCAB = "vocab.json"
+CLASSIFIER = "classifier.onnx.gz"  # optional: the fine-tuned MiniLM classifier, INT8 ONNX, gzipped (see .finetune)
+TOKENIZER = "tokenizer.json"  # its tokenizer, shipped with it
 
 CLASSES: tuple[str, ...] = ("LQ_CLOSE", "LQ_EDIT", "HQ")
 LEVELS = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
@@ -96,6 +101,7 @@ LEVEL_DISTRIBUTION = np.array(
     ]
 )
 CLASS_MEANS = LEVEL_DISTRIBUTION @ LEVELS  # 1.5, 3.0, 4.5
+FINETUNED_WEIGHT = 0.5  # share of the fine-tuned classifier in the class probabilities, fixed in advance
 META_DIRECTION = np.array([-1.0, 0.0, 1.0])
 
 # metadata prior (logit units along META_DIRECTION)
@@ -178,6 +184,19 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _write_gzipped(src: Path, dst: Path) -> None:
+    """``dst`` = gzip of ``src`` (copied as is when already gzipped); deterministic (no name, mtime 0)."""
+    import gzip
+
+    src = Path(src)
+    if src.suffix == ".gz":
+        shutil.copyfile(src, dst)
+        return
+    with open(src, "rb") as f, open(dst, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9,
+                                                                     filename="", mtime=0) as gz:
+        shutil.copyfileobj(f, gz, 1 << 20)
+
+
 def _manifest_digest(manifest: Mapping[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
@@ -205,8 +224,8 @@ class Explanation:
 
     @property
     def linear_logit(self) -> float:
-        """The logit without the MLP term."""
-        return self.bias + sum(v for k, v in self.contributions if k != "mlp")
+        """The logit without the MLP and fine-tuned terms."""
+        return self.bias + sum(v for k, v in self.contributions if k not in ("mlp", "finetuned"))
 
 
 class QualityModel:
@@ -228,6 +247,7 @@ class QualityModel:
         stats_weights: np.ndarray,
         tfidf: Mapping[str, tuple[Tfidf, np.ndarray]],
         mlp: Mapping[str, np.ndarray] | None = None,
+        finetuned: Any = None,
         manifest: Mapping[str, Any] | None = None,
     ) -> None:
         f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731 - the stored precision
@@ -242,6 +262,8 @@ class QualityModel:
             vec.idf = f32(vec.idf).astype(np.float64)
             self.tfidf[name] = (vec, f32(w))
         self.mlp = {k: f32(v) for k, v in mlp.items()} if mlp else None
+        # the fine-tuned MiniLM classifier (processors.quality.finetune.FinetunedClassifier), or None
+        self.finetuned = finetuned
         self.manifest: dict[str, Any] = dict(manifest or {})
         self.manifest.setdefault("format", ARTIFACT_FORMAT)
         self.manifest.setdefault("version", "0.0.0")
@@ -329,6 +351,24 @@ class QualityModel:
             out = out + c.sum(axis=0)
         return out
 
+    def finetuned_logits(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Class logits (n, 3) of the fine-tuned classifier for cleaned texts (one batched pass);
+        None when this model has no fine-tuned half."""
+        if self.finetuned is None:
+            return None
+        return self.finetuned.logits(list(texts))
+
+    def _proba(self, linear_logits: np.ndarray, ft_logits: np.ndarray | None, shift: float) -> np.ndarray:
+        """Class probabilities: the linear model's, averaged with the fine-tuned classifier's when
+        there is one (equal weights). The metadata shift moves both halves' logits alike."""
+        p = _softmax(linear_logits)
+        if self.finetuned is None:
+            return p
+        if ft_logits is None:
+            raise ValueError("this model has a fine-tuned half: its logits are needed")
+        q = _softmax(np.asarray(ft_logits, dtype=np.float64) + shift * META_DIRECTION)
+        return (1.0 - FINETUNED_WEIGHT) * p + FINETUNED_WEIGHT * q
+
     def predict_proba(
         self, texts: Sequence[str], embeddings: np.ndarray | None = None, shifts: Sequence[float] | None = None
     ) -> np.ndarray:
@@ -336,11 +376,15 @@ class QualityModel:
         n = len(texts)
         if embeddings is not None and len(embeddings) != n:
             raise ValueError(f"{n} texts but {len(embeddings)} embeddings")
-        z = np.stack([
-            self.logits(t, None if embeddings is None else embeddings[i], 0.0 if shifts is None else shifts[i])
+        if not n:
+            return np.zeros((0, len(CLASSES)))
+        ft = self.finetuned_logits(texts)
+        return np.stack([
+            self._proba(self.logits(t, None if embeddings is None else embeddings[i],
+                                    0.0 if shifts is None else shifts[i]),
+                        None if ft is None else ft[i], 0.0 if shifts is None else shifts[i])
             for i, t in enumerate(texts)
-        ]) if n else np.zeros((0, len(CLASSES)))
-        return _softmax(z)
+        ])
 
     @staticmethod
     def level_proba(class_proba: np.ndarray) -> np.ndarray:
@@ -351,13 +395,18 @@ class QualityModel:
     def expected_score(class_proba: np.ndarray) -> np.ndarray:
         return np.asarray(class_proba) @ CLASS_MEANS
 
-    def score_text(self, clean: str, embedding: np.ndarray | None = None, shift: float = 0.0) -> QualityScore:
-        proba = _softmax(self.logits(clean, embedding, shift))
+    def score_text(self, clean: str, embedding: np.ndarray | None = None, shift: float = 0.0,
+                   ft_logits: np.ndarray | None = None) -> QualityScore:
+        """``ft_logits``: the fine-tuned classifier's logits of ``clean`` when the caller ran it in a
+        batch (:meth:`score_many`); computed here otherwise."""
+        if self.finetuned is not None and ft_logits is None:
+            ft_logits = self.finetuned.logits([clean])[0]
+        proba = self._proba(self.logits(clean, embedding, shift), ft_logits, shift)
         s = float(min(5.0, max(1.0, proba @ CLASS_MEANS)))
         return QualityScore(score=round(s, 4), label=label_for(s), model_version=self.model_version)
 
     def score(self, doc: Document, embedding: np.ndarray | None = None, *, clean: str | None = None,
-              now: datetime | None = None) -> QualityScore:
+              now: datetime | None = None, ft_logits: np.ndarray | None = None) -> QualityScore:
         """Score a pipeline document.
 
         ``embedding``: the embedder's vector of ``document_text(doc)`` (its first 256 tokens). ``None``
@@ -367,11 +416,16 @@ class QualityModel:
         """
         if clean is None:
             clean = document_text(doc)
-        return self.score_text(clean, embedding, metadata_shift(doc.metadata, now=now))
+        return self.score_text(clean, embedding, metadata_shift(doc.metadata, now=now), ft_logits)
 
-    def score_many(self, docs: Sequence[Document], embeddings: np.ndarray | None = None, *,
+    def score_many(self, docs: Sequence[Document], embeddings: Sequence[np.ndarray | None] | None = None, *,
                    now: datetime | None = None) -> list[QualityScore]:
-        return [self.score(d, None if embeddings is None else embeddings[i], now=now) for i, d in enumerate(docs)]
+        """Score documents; the fine-tuned classifier (if any) runs once over all of them."""
+        cleans = [document_text(d) for d in docs]
+        ft = self.finetuned_logits(cleans) if docs else None
+        return [self.score(d, None if embeddings is None else embeddings[i], clean=cleans[i], now=now,
+                           ft_logits=None if ft is None else ft[i])
+                for i, d in enumerate(docs)]
 
     @staticmethod
     def embedding_text(doc: Document) -> str:
@@ -412,12 +466,22 @@ class QualityModel:
             contrib.append(("mlp", float(p["mlp"] @ u)))
         if shift:
             contrib.append(("metadata", float(shift * META_DIRECTION @ u)))
-        contrib.sort(key=lambda kv: -abs(kv[1]))
         logits = self.logits(clean, embedding, shift)
+        explained = float(logits @ u)
         proba = _softmax(logits)
+        if self.finetuned is not None:
+            # The fine-tuned half enters by averaging probabilities, so it is not additive in the
+            # linear logits: one attribution term, how far averaging it in moves the explained
+            # log-odds (exact: the terms still sum to the reported logit).
+            ensemble = self._proba(logits, self.finetuned.logits([clean])[0], shift)
+            moved = float((np.log(ensemble) - np.log(proba)) @ u)
+            contrib.append(("finetuned", moved))
+            explained += moved
+            proba = ensemble
+        contrib.sort(key=lambda kv: -abs(kv[1]))
         return Explanation(
             target=target,
-            logit=float(logits @ u),
+            logit=explained,
             bias=float(self._bias64 @ u),
             contributions=contrib,
             probabilities={c: float(v) for c, v in zip(CLASSES, proba)},
@@ -455,6 +519,11 @@ class QualityModel:
                       metadata={"format": ARTIFACT_FORMAT})
             vocab = {name: vec.terms for name, (vec, _) in self.tfidf.items()}
             (tmp / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+            names = [WEIGHTS, VOCAB]
+            if self.finetuned is not None:
+                _write_gzipped(self.finetuned.onnx_path, tmp / CLASSIFIER)
+                shutil.copyfile(self.finetuned.tokenizer_path, tmp / TOKENIZER)
+                names += [CLASSIFIER, TOKENIZER]
             manifest = dict(self.manifest)
             manifest.update({
                 "format": ARTIFACT_FORMAT,
@@ -466,31 +535,36 @@ class QualityModel:
                                  "max_chars": vec.max_chars}
                           for name, (vec, _) in self.tfidf.items()},
                 "mlp": None if self.mlp is None else {"hidden": int(self.mlp["w1"].shape[1]), "activation": "relu"},
-                "files": {WEIGHTS: _sha256_file(tmp / WEIGHTS), VOCAB: _sha256_file(tmp / VOCAB)},
+                "files": {name: _sha256_file(tmp / name) for name in names},
             })
+            if self.finetuned is not None:
+                finetuned = dict(manifest.get("finetuned") or {})
+                finetuned.update({"file": CLASSIFIER, "tokenizer": TOKENIZER, "weight": FINETUNED_WEIGHT,
+                                  "max_tokens": self.finetuned.max_tokens})
+                manifest["finetuned"] = finetuned
+            else:
+                manifest.pop("finetuned", None)
             manifest.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
             manifest["manifest_sha256"] = _manifest_digest(manifest)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o755 & ~umask)  # mkdtemp makes 0700: artifacts are meant to be shared
-            for name in (WEIGHTS, VOCAB, MANIFEST):
+            for name in (*names, MANIFEST):
                 os.chmod(tmp / name, 0o644 & ~umask)
             if path.exists():
                 old = path.with_name(f".{path.name}.old.{os.getpid()}")
                 os.replace(path, old)
                 os.replace(tmp, path)
-                import shutil
-
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(tmp, path)
         except BaseException:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if self.finetuned is not None:  # now read from the saved copy
+            self.finetuned.onnx_path, self.finetuned.tokenizer_path = path / CLASSIFIER, path / TOKENIZER
         return path
 
     @staticmethod
@@ -520,8 +594,9 @@ class QualityModel:
         path = Path(path)
         manifest = cls.read_manifest(path)
         files = manifest.get("files")
-        if not isinstance(files, dict) or set(files) != {WEIGHTS, VOCAB}:
-            raise ArtifactError(f"{path / MANIFEST}: file list {files!r} is not {[WEIGHTS, VOCAB]}")
+        expected = {WEIGHTS, VOCAB} | ({CLASSIFIER, TOKENIZER} if manifest.get("finetuned") else set())
+        if not isinstance(files, dict) or set(files) != expected:
+            raise ArtifactError(f"{path / MANIFEST}: file list {files!r} is not {sorted(expected)}")
         for name, digest in files.items():
             fpath = path / name
             if not fpath.is_file():
@@ -552,6 +627,15 @@ class QualityModel:
             mlp = None
             if manifest.get("mlp"):
                 mlp = {k: arrays[f"mlp.{k}"] for k in ("w1", "b1", "w2", "b2")}
+            finetuned = None
+            if manifest.get("finetuned"):
+                from processors.quality.finetune import FinetunedClassifier
+
+                spec = manifest["finetuned"]
+                if spec.get("weight") != FINETUNED_WEIGHT:
+                    raise ArtifactError(f"{path}: fine-tuned weight {spec.get('weight')!r}, this code averages "
+                                        f"with {FINETUNED_WEIGHT}")
+                finetuned = FinetunedClassifier(path / CLASSIFIER, path / TOKENIZER, int(spec["max_tokens"]))
             return cls(
                 bias=arrays["bias"],
                 emb_weights=arrays["emb.weights"],
@@ -561,6 +645,7 @@ class QualityModel:
                 stats_weights=arrays["stats.weights"],
                 tfidf=tfidf,
                 mlp=mlp,
+                finetuned=finetuned,
                 manifest=manifest,
             )
         except (KeyError, TypeError, ValueError) as e:
