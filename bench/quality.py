@@ -3,7 +3,9 @@
 For ~200 standard-library modules (type *code*), per document:
 
 * **quality stage** = ``document_text`` (preprocessing) + one embedding of that text (the embedder
-  keeps its first 256 tokens) + ``QualityModel.score`` (features + model);
+  keeps its first 256 tokens) + the fine-tuned classifier's own pass over its first 128 tokens
+  (models from 1.2.0; one document per call, as the worst case of a batch of one) +
+  ``QualityModel.score`` (features + model);
 * **pattern embedding** = ``extract_patterns(doc)`` texts embedded in batches of 32 (what the
   pipeline does next for an indexed document; extraction itself is not timed).
 
@@ -87,14 +89,17 @@ def main() -> None:
         t1 = time.perf_counter()
         vec = embedder.embed([clean])[0]
         t2 = time.perf_counter()
-        q = model.score(doc, vec, clean=clean)
+        ft = model.finetuned_logits([clean])  # None without a fine-tuned half
+        t25 = time.perf_counter()
+        q = model.score(doc, vec, clean=clean, ft_logits=None if ft is None else ft[0])
         t3 = time.perf_counter()
         for s in range(0, len(texts), args.batch):
             embedder.embed(texts[s : s + args.batch])
         t4 = time.perf_counter()
         rows.append({
             "doc": doc.id, "chars": len(doc.content), "patterns": len(texts), "score": q.score, "label": q.label,
-            "preprocess_ms": 1e3 * (t1 - t0), "embed_ms": 1e3 * (t2 - t1), "model_ms": 1e3 * (t3 - t2),
+            "preprocess_ms": 1e3 * (t1 - t0), "embed_ms": 1e3 * (t2 - t1), "finetuned_ms": 1e3 * (t25 - t2),
+            "model_ms": 1e3 * (t3 - t25),
             "quality_ms": 1e3 * (t3 - t0), "patterns_ms": 1e3 * (t4 - t3),
         })
     embedder.close()
@@ -111,7 +116,7 @@ def main() -> None:
         "mean_chars": float(np.mean(col("chars"))),
         "patterns_per_doc": n_pat / max(1, len(rows)),
         "ms_per_pattern": total_p / max(1, n_pat),
-        **{f"{k}_{stat}": f(col(k)) for k in ("preprocess_ms", "embed_ms", "model_ms", "quality_ms", "patterns_ms")
+        **{f"{k}_{stat}": f(col(k)) for k in ("preprocess_ms", "embed_ms", "finetuned_ms", "model_ms", "quality_ms", "patterns_ms")
            for stat, f in (("mean", lambda xs: float(np.mean(xs))), ("p50", lambda xs: pct(xs, 50)),
                            ("p95", lambda xs: pct(xs, 95)))},
         "quality_share_of_pattern_embedding": total_q / total_p if total_p else float("nan"),
@@ -120,7 +125,8 @@ def main() -> None:
     }
     print(f"{summary['documents']} stdlib modules, {summary['mean_chars']:.0f} chars and "
           f"{summary['patterns_per_doc']:.1f} patterns each on average ({summary['model']}, {summary['embedder']})")
-    for k, name in (("preprocess_ms", "preprocess"), ("embed_ms", "embed doc (256 tok)"), ("model_ms", "features+model"),
+    for k, name in (("preprocess_ms", "preprocess"), ("embed_ms", "embed doc (256 tok)"),
+                    ("finetuned_ms", "fine-tuned (128 tok)"), ("model_ms", "features+model"),
                     ("quality_ms", "quality stage"), ("patterns_ms", "embed patterns")):
         print(f"  {name:20s} mean {summary[k + '_mean']:8.2f}  p50 {summary[k + '_p50']:8.2f}  p95 {summary[k + '_p95']:8.2f} ms/doc")
     print(f"  pattern embedding: {summary['ms_per_pattern']:.1f} ms/pattern")

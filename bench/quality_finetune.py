@@ -10,7 +10,9 @@ which is recorded in its manifest.
 
     .venv/bin/python bench/quality_finetune.py [--fold 0] [--epochs 2] [--max-tokens 128] [--json FILE]
 
-Runs on the CPU with torch (2 threads here). Nothing is saved: this is a measurement, not a model.
+Runs on the CPU with torch (2 threads here). The training loop is :func:`processors.quality.finetune.finetune`,
+the one ``assay quality train --finetune`` runs; ``--export FILE`` also scores the fold with the INT8 ONNX
+export the pipeline would run.
 """
 
 from __future__ import annotations
@@ -41,24 +43,31 @@ def main() -> None:
     ap.add_argument("--ensemble", action="store_true",
                     help="also refit the shipped recipe (1.1.0's parameters) on the same training rows and "
                          "score the equal-weight average of both models' probabilities (weights fixed, not tuned)")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--export", type=Path, default=None,
+                    help="also export the fine-tuned model as ONNX INT8 to this file and score the fold with it")
+    ap.add_argument("--from-onnx", type=Path, default=None,
+                    help="skip fine-tuning: score the fold with this exported classifier (from an earlier --export)")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="write the result here, and the held-out probabilities next to it (.npz)")
     args = ap.parse_args()
 
     import pandas as pd
     import torch
     from sklearn.model_selection import StratifiedKFold
-    from transformers import AutoModel, AutoTokenizer
 
     from inference.factory import default_model_path
     from processors.quality.evaluate import evaluate_proba
-    from processors.quality.model import CLASSES
     from processors.quality.preprocess import preprocess
     from processors.quality.train import encode_labels
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     frame = pd.read_parquet(args.data)
-    texts = [preprocess(t) for t in frame["text"].astype(str)]
+    from processors.quality.embed_cache import texts_hash
+
+    raw = frame["text"].fillna("").astype(str).tolist()
+    data_hash = texts_hash([*raw, "\x00labels", *frame["rating"].astype(str).tolist()])  # as assay quality train
+    texts = [preprocess(t) for t in raw]
     y = encode_labels(frame["rating"].astype(str).tolist())
     split = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
     train_idx, test_idx = split[args.fold]
@@ -80,62 +89,56 @@ def main() -> None:
         print(f"shipped recipe refit on the same rows: macro-F1 "
               f"{evaluate_proba(y[test_idx], frozen_proba)['macro_f1']:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
 
+    from processors.quality.finetune import FinetuneParams, FinetunedClassifier, export_classifier, finetune, torch_proba
+
     model_dir = default_model_path()
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
-    encoder = AutoModel.from_pretrained(str(model_dir))
-    head = torch.nn.Linear(encoder.config.hidden_size, len(CLASSES))
-    params = [{"params": encoder.parameters(), "lr": args.lr}, {"params": head.parameters(), "lr": args.lr * 20}]
-    opt = torch.optim.AdamW(params, weight_decay=0.01)
-    steps = args.epochs * ((len(train_idx) + args.batch_size - 1) // args.batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.06 * steps)) * max(0.0, 1 - s / steps))
-
-    def logits(batch: list[str]) -> torch.Tensor:
-        enc = tok(batch, padding=True, truncation=True, max_length=args.max_tokens, return_tensors="pt")
-        out = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).float()
-        return head((out * mask).sum(1) / mask.sum(1).clamp(min=1e-6))
-
-    started = time.perf_counter()
-    rng = np.random.default_rng(0)
-    step = 0
-    for epoch in range(args.epochs):
-        encoder.train()
-        order = rng.permutation(train_idx)
-        for i in range(0, len(order), args.batch_size):
-            idx = order[i: i + args.batch_size]
-            loss = torch.nn.functional.cross_entropy(logits([texts[j] for j in idx]), torch.as_tensor(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            if step % 20 == 0:
-                print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
-                      f"({time.perf_counter() - started:.0f} s)", flush=True)
-    train_s = time.perf_counter() - started
-
-    encoder.eval()
-    probs = []
-    t = time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, len(test_idx), 64):
-            probs.append(torch.softmax(logits([texts[j] for j in test_idx[i: i + 64]]), -1).numpy())
-    infer_ms = (time.perf_counter() - t) * 1000 / len(test_idx)
-    ft_proba = np.concatenate(probs)
-    report = evaluate_proba(y[test_idx], ft_proba)
-    shipped = manifest["metrics"]["cv"]["per_fold"][args.fold]["macro_f1"]
-    result = {"fold": args.fold, "train_rows": len(train_idx), "test_rows": len(test_idx), "epochs": args.epochs,
-              "max_tokens": args.max_tokens, "train_s": round(train_s, 1), "infer_ms_per_doc": round(infer_ms, 1),
-              "finetuned_macro_f1": round(report["macro_f1"], 4), "finetuned_accuracy": round(report["accuracy"], 4),
-              "shipped_1_1_0_macro_f1_same_fold": round(shipped, 4)}
+    fparams = FinetuneParams(epochs=args.epochs, max_tokens=args.max_tokens, batch_size=args.batch_size, lr=args.lr)
+    test_texts = [texts[j] for j in test_idx]
+    y_test = y[test_idx]
+    result: dict = {"fold": args.fold, "data_hash": data_hash, "train_rows": len(train_idx), "test_rows": len(test_idx),
+                    "finetune_params": fparams.to_dict(),
+                    "shipped_1_1_0_macro_f1_same_fold": round(manifest["metrics"]["cv"]["per_fold"][args.fold]["macro_f1"], 4)}
+    ft_proba = int8 = None
+    onnx_path = args.from_onnx
+    if onnx_path is None:
+        started = time.perf_counter()
+        model = finetune([texts[j] for j in train_idx], y[train_idx], model_dir, fparams, threads=args.threads,
+                         progress=lambda line: print(line, flush=True))
+        result["train_s"] = round(time.perf_counter() - started, 1)
+        t = time.perf_counter()
+        ft_proba = torch_proba(model, test_texts, model_dir / "tokenizer.json", args.max_tokens)
+        result["fp32_torch_ms_per_doc"] = round((time.perf_counter() - t) * 1000 / len(test_idx), 1)
+        result["finetuned_fp32_macro_f1"] = round(evaluate_proba(y_test, ft_proba)["macro_f1"], 4)
+        if args.export:
+            onnx_path = export_classifier(model, args.export)
+    if onnx_path is not None:
+        clf = FinetunedClassifier(onnx_path, model_dir / "tokenizer.json", args.max_tokens, threads=args.threads)
+        t = time.perf_counter()
+        z = clf.logits(test_texts)
+        result["int8_onnx_ms_per_doc"] = round((time.perf_counter() - t) * 1000 / len(test_idx), 1)
+        int8 = np.exp(z - z.max(1, keepdims=True))
+        int8 /= int8.sum(1, keepdims=True)
+        result["finetuned_int8_macro_f1"] = round(evaluate_proba(y_test, int8)["macro_f1"], 4)
+        if ft_proba is not None:
+            result["int8_fp32_label_agreement"] = round(float(np.mean(int8.argmax(1) == ft_proba.argmax(1))), 4)
     if frozen_proba is not None:
-        result["refit_shipped_recipe_macro_f1"] = round(evaluate_proba(y[test_idx], frozen_proba)["macro_f1"], 4)
-        result["ensemble_equal_weights_macro_f1"] = round(
-            evaluate_proba(y[test_idx], (frozen_proba + ft_proba) / 2)["macro_f1"], 4)
-    print(json.dumps(result, indent=2))
+        result["refit_shipped_recipe_macro_f1"] = round(evaluate_proba(y_test, frozen_proba)["macro_f1"], 4)
+        if ft_proba is not None:
+            result["ensemble_fp32_macro_f1"] = round(evaluate_proba(y_test, (frozen_proba + ft_proba) / 2)["macro_f1"], 4)
+        best = int8 if int8 is not None else ft_proba
+        # the full report of what the pipeline would run: INT8 when exported, else fp32
+        result["ensemble_report"] = {"finetuned": "int8 onnx" if int8 is not None else "fp32 torch",
+                                     **evaluate_proba(y_test, (frozen_proba + best) / 2)}
+    print(json.dumps({k: v for k, v in result.items() if k != "ensemble_report"}, indent=2))
+    if result.get("ensemble_report"):
+        print(f"ensemble ({result['ensemble_report']['finetuned']}): macro-F1 {result['ensemble_report']['macro_f1']:.4f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
+        arrays = {"test_idx": test_idx, "y": y_test}
+        for name, a in (("linear", frozen_proba), ("finetuned_fp32", ft_proba), ("finetuned_int8", int8)):
+            if a is not None:
+                arrays[name] = a
+        np.savez(args.json.with_suffix(".npz"), **arrays)  # held-out probabilities, for pooled reports
 
 
 if __name__ == "__main__":
