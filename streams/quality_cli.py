@@ -112,11 +112,26 @@ def _cv_from_bench(files: Sequence[Path], data_hash: str, fparams: Any) -> dict[
     results.sort(key=lambda t: t[0])
     per_fold = [report for _, _, report in results]
     keys = ("accuracy", "macro_f1", "ece", "log_loss")
-    return {"folds": len(per_fold), "seed": 0, "per_fold": per_fold,
-            "summary": {k: {"mean": float(np.mean([r[k] for r in per_fold])), "std": float(np.std([r[k] for r in per_fold]))}
-                        for k in keys},
-            "source": {"tool": "bench/quality_finetune.py --ensemble", "files": [name for _, name, _ in results],
-                       "data_hash": data_hash}}
+    cv: dict[str, Any] = {
+        "folds": len(per_fold), "seed": 0, "per_fold": per_fold,
+        "summary": {k: {"mean": float(np.mean([r[k] for r in per_fold])), "std": float(np.std([r[k] for r in per_fold]))}
+                    for k in keys},
+        "source": {"tool": "bench/quality_finetune.py --ensemble", "files": [name for _, name, _ in results],
+                   "data_hash": data_hash}}
+    # the held-out probabilities next to each result (.npz): pooled report and charts, as CV gives
+    arrays = [f.with_suffix(".npz") for f in sorted(files, key=lambda f: json.loads(f.read_text())["fold"])]
+    if all(a.is_file() for a in arrays):
+        from processors.quality.evaluate import evaluate_proba
+
+        ys, probas = [], []
+        for a in arrays:
+            z = np.load(a)
+            ft = z["finetuned_int8"] if "finetuned_int8" in z else z["finetuned_fp32"]
+            ys.append(z["y"])
+            probas.append((z["linear"] + ft) / 2)
+        cv["y"], cv["oof_proba"] = np.concatenate(ys), np.concatenate(probas)
+        cv["pooled"] = evaluate_proba(cv["y"], cv["oof_proba"])
+    return cv
 
 
 def _strip_arrays(cv: dict[str, Any]) -> dict[str, Any]:
@@ -216,10 +231,17 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
         "params": params.to_dict(),
     }
     if cv_from:
-        metrics["cv"] = _cv_from_bench(cv_from, data_hash, fparams)
-        s = metrics["cv"]["summary"]
+        cv = _cv_from_bench(cv_from, data_hash, fparams)
+        s = cv["summary"]
         click.echo(f"CV recorded from {len(cv_from)} fold results: macro-F1 {s['macro_f1']['mean']:.4f} "
-                   f"± {s['macro_f1']['std']:.4f}")
+                   f"± {s['macro_f1']['std']:.4f}, accuracy {s['accuracy']['mean']:.4f} ± {s['accuracy']['std']:.4f}, "
+                   f"ECE {s['ece']['mean']:.4f} ± {s['ece']['std']:.4f}")
+        if "pooled" in cv:
+            click.echo(ev.format_report(cv["pooled"]))
+            if charts:
+                for p in ev.plot_charts(cv["y"], cv["oof_proba"], charts):
+                    click.echo(f"  chart {p}")
+        metrics["cv"] = _strip_arrays(cv)
     model = fit(clean, y, E, params, manifest=manifest)
     click.echo(f"fitted on all {len(raw)} rows in {time.perf_counter() - t:.0f}s")
     with tempfile.TemporaryDirectory() as work:

@@ -201,5 +201,33 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
         other.write_text(json.dumps({"fold": 0, "data_hash": "0" * 64, "ensemble_report": {}}))
         res = runner.invoke(quality_group, ["train", "--data", str(data), "--folds", "0", "--cv-from", str(other)])
         assert res.exit_code != 0 and "measured on data" in res.output
+
+        # per-fold results of this data (as bench/quality_finetune.py writes them) become the CV
+        from processors.quality.embed_cache import texts_hash
+        from processors.quality.evaluate import evaluate_proba
+
+        df = _rows(60, seed=5)
+        data_hash = texts_hash([*df["text"].astype(str), "\x00labels", *df["rating"].astype(str)])
+        rng = np.random.default_rng(1)
+        files, f1 = [], []
+        for fold in (1, 0):
+            y = rng.integers(0, 3, 30)
+            lin, ft = _softmax(rng.normal(size=(30, 3))), _softmax(rng.normal(size=(30, 3)))
+            report = evaluate_proba(y, (lin + ft) / 2)
+            f1.append(report["macro_f1"])
+            path = tmp_path / f"fold{fold}.json"
+            path.write_text(json.dumps({"fold": fold, "data_hash": data_hash, "ensemble_report": report}))
+            np.savez(path.with_suffix(".npz"), y=y, linear=lin, finetuned_int8=ft)
+            files += ["--cv-from", str(path)]
+        res = runner.invoke(quality_group, ["train", "--data", str(data), "--folds", "0", "--no-char", "--out", "7.1.0",
+                                            "--charts", str(tmp_path / "charts"), *files])
+        assert res.exit_code == 0, res.output + repr(res.exception)
+        cv = reg.show("7.1.0")["metrics"]["cv"]
+        assert cv["folds"] == 2 and cv["summary"]["macro_f1"]["mean"] == pytest.approx(np.mean(f1))
+        assert cv["source"]["files"] == ["fold0.json", "fold1.json"] and cv["pooled"]["confusion"]
+        assert any(p.suffix == ".png" for p in (tmp_path / "charts").iterdir())
+
+        res = runner.invoke(quality_group, ["train", "--data", str(data), "--folds", "0", *files[:2]])
+        assert res.exit_code != 0 and "exactly once" in res.output  # fold 1 without fold 0
     finally:
         get_settings.cache_clear()
