@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     quality_threshold: float = Field(2.0, ge=1.0, le=5.0, description="Documents whose expected quality is below are not indexed")
     quality_model: Literal["learned", "baseline"] = Field("learned", description="learned (registry's current version, for documentation and general text; "
                                                       "the heuristic for the rest) | baseline (the heuristic for everything)")
+    quality_explain_top: int = Field(0, ge=0, le=100, description="Attach this many top feature contributions to each "
+                                     "learned quality score in enriched events (0: none)")
     batch_size: int = Field(16, ge=1, description="Documents per micro-batch taken from the stream")
     batch_within_s: float = Field(0.5, gt=0, description="Max wait to fill a micro-batch")
     set_batch_size: int = Field(256, ge=1, description="Set member updates per micro-batch of the set agent")

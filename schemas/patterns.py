@@ -37,10 +37,18 @@ class PatternRecord(BaseModel):
     extractor: str = Field(..., description="name/version of the extractor")
 
 
+class QualityContribution(BaseModel):
+    feature: str = Field(..., description="word:<term> | char:<n-gram> | stat:<name> | embedding | mlp | metadata | finetuned")
+    value: float = Field(..., description="Contribution to the quality log-odds (logit HQ − logit LQ_CLOSE)")
+
+
 class QualityScore(BaseModel):
     score: float = Field(..., ge=1.0, le=5.0, description="Expected quality, 1 (poor) .. 5 (excellent)")
     label: str = Field(..., description="poor | fair | good | very_good | excellent")
     model_version: str
+    explanation: list[QualityContribution] | None = Field(
+        None, description="Largest contributions to the score's log-odds, when ASSAY_QUALITY_EXPLAIN_TOP > 0 "
+                          "and a learned model scored it (exact for its linear part)")
 
 
 class EnrichedPattern(BaseModel):

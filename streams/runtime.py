@@ -85,9 +85,11 @@ class LearnedScorer:
 
     needs_embedding = True
 
-    def __init__(self, model: Any, types: frozenset[str] = frozenset({"documentation", "general"})) -> None:
+    def __init__(self, model: Any, types: frozenset[str] = frozenset({"documentation", "general"}),
+                 explain_top: int = 0) -> None:
         self.model = model
         self.types = types
+        self.explain_top = explain_top
         self.model_version = model.model_version
         self._baseline = BaselineScorer()
 
@@ -97,13 +99,14 @@ class LearnedScorer:
     def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore:
         if doc.type.value not in self.types:
             return self._baseline.score(doc)
-        return self.model.score(doc, embedding)
+        return self.model.score(doc, embedding, explain_top=self.explain_top)
 
     def score_many(self, docs: Sequence[Document], embeddings: Sequence[np.ndarray | None]) -> list[QualityScore]:
         """Score a batch: a model with a fine-tuned half runs it once over all its documents."""
         mine = [i for i, d in enumerate(docs) if d.type.value in self.types]
         out = [self._baseline.score(d) if d.type.value not in self.types else None for d in docs]
-        for i, q in zip(mine, self.model.score_many([docs[i] for i in mine], [embeddings[i] for i in mine])):
+        for i, q in zip(mine, self.model.score_many([docs[i] for i in mine], [embeddings[i] for i in mine],
+                                                    explain_top=self.explain_top)):
             out[i] = q
         return out  # type: ignore[return-value]
 

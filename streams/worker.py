@@ -67,7 +67,7 @@ def load_quality_scorer(settings: Settings, version: str | None = None,
     model = Registry(settings.quality_registry_dir).load(version)
     if checksum is not None and model.manifest.get("manifest_sha256") != checksum:
         raise ConfigError(f"quality model {model.version}: artifact checksum differs from the promoted one")
-    return LearnedScorer(model)
+    return LearnedScorer(model, explain_top=settings.quality_explain_top)
 
 
 def build_runtime(settings: Settings, embedder: Embedder | None = None) -> PipelineRuntime:

@@ -71,7 +71,7 @@ from processors.quality.baseline import label_for
 from processors.quality.features import STAT_NAMES, Tfidf, text_stats
 from processors.quality.preprocess import PREPROCESS_VERSION, document_text
 from schemas.documents import Document
-from schemas.patterns import QualityScore
+from schemas.patterns import QualityContribution, QualityScore
 
 __all__ = [
     "ARTIFACT_FORMAT",
@@ -406,25 +406,32 @@ class QualityModel:
         return QualityScore(score=round(s, 4), label=label_for(s), model_version=self.model_version)
 
     def score(self, doc: Document, embedding: np.ndarray | None = None, *, clean: str | None = None,
-              now: datetime | None = None, ft_logits: np.ndarray | None = None) -> QualityScore:
+              now: datetime | None = None, ft_logits: np.ndarray | None = None, explain_top: int = 0) -> QualityScore:
         """Score a pipeline document.
 
         ``embedding``: the embedder's vector of ``document_text(doc)`` (its first 256 tokens). ``None``
         uses the training-set mean embedding: the score then rests on the text features alone.
         ``clean``: ``document_text(doc)`` when the caller already has it (it embedded it), to skip
-        preprocessing twice.
+        preprocessing twice. ``explain_top``: attach that many of :meth:`explain`'s largest
+        contributions to the quality log-odds.
         """
         if clean is None:
             clean = document_text(doc)
-        return self.score_text(clean, embedding, metadata_shift(doc.metadata, now=now), ft_logits)
+        if self.finetuned is not None and ft_logits is None:
+            ft_logits = self.finetuned.logits([clean])[0]
+        q = self.score_text(clean, embedding, metadata_shift(doc.metadata, now=now), ft_logits)
+        if explain_top > 0:
+            ex = self.explain(doc, embedding, now=now, clean=clean, ft_logits=ft_logits)
+            q.explanation = [QualityContribution(feature=k, value=round(v, 6)) for k, v in ex.top(explain_top)]
+        return q
 
     def score_many(self, docs: Sequence[Document], embeddings: Sequence[np.ndarray | None] | None = None, *,
-                   now: datetime | None = None) -> list[QualityScore]:
-        """Score documents; the fine-tuned classifier (if any) runs once over all of them."""
+                   now: datetime | None = None, explain_top: int = 0) -> list[QualityScore]:
+        """Score documents; the fine-tuned classifier (if any) runs over them in one call."""
         cleans = [document_text(d) for d in docs]
         ft = self.finetuned_logits(cleans) if docs else None
         return [self.score(d, None if embeddings is None else embeddings[i], clean=cleans[i], now=now,
-                           ft_logits=None if ft is None else ft[i])
+                           ft_logits=None if ft is None else ft[i], explain_top=explain_top)
                 for i, d in enumerate(docs)]
 
     @staticmethod
@@ -439,13 +446,16 @@ class QualityModel:
         *,
         target: str = "quality",
         now: datetime | None = None,
+        clean: str | None = None,
+        ft_logits: np.ndarray | None = None,
     ) -> Explanation:
         """Exact additive contributions to one logit, largest magnitude first.
 
-        ``doc`` is a :class:`Document` (metadata counts) or an already-cleaned text.
+        ``doc`` is a :class:`Document` (metadata counts) or an already-cleaned text. ``clean`` and
+        ``ft_logits``: what the caller already computed for this document (see :meth:`score`).
         """
         if isinstance(doc, Document):
-            clean, shift = document_text(doc), metadata_shift(doc.metadata, now=now)
+            clean, shift = clean if clean is not None else document_text(doc), metadata_shift(doc.metadata, now=now)
         else:
             clean, shift = doc, 0.0
         if target == "quality":
@@ -473,7 +483,9 @@ class QualityModel:
             # The fine-tuned half enters by averaging probabilities, so it is not additive in the
             # linear logits: one attribution term, how far averaging it in moves the explained
             # log-odds (exact: the terms still sum to the reported logit).
-            ensemble = self._proba(logits, self.finetuned.logits([clean])[0], shift)
+            if ft_logits is None:
+                ft_logits = self.finetuned.logits([clean])[0]
+            ensemble = self._proba(logits, ft_logits, shift)
             moved = float((np.log(ensemble) - np.log(proba)) @ u)
             contrib.append(("finetuned", moved))
             explained += moved

@@ -96,7 +96,7 @@ def test_documents_flow_to_qdrant_and_enriched_events(topics, start_worker):
             set_id="set-a", metadata={"source_credibility": 0.9}),
         doc(f"{sid}-docs", DOCS, "documentation", uri="file:///repo/docs/deploy.md"),
     ])
-    worker = start_worker(topics)
+    worker = start_worker(topics, ASSAY_QUALITY_EXPLAIN_TOP="5")
     metrics = documents(topics.consume(PIPELINE_METRICS, doc_metrics(2)))
     assert {m["source_id"]: m["outcome"] for m in metrics} == {f"{sid}-code": "indexed", f"{sid}-docs": "indexed"}
     code_metric = next(m for m in metrics if m["source_id"] == f"{sid}-code")
@@ -121,6 +121,12 @@ def test_documents_flow_to_qdrant_and_enriched_events(topics, start_worker):
         assert ev["point_id"] == point_id(ev["source_id"], ev["pattern_id"])
         assert m["key"] == ev["point_id"].encode()
         assert 1 <= ev["quality"]["score"] <= 5
+        # the learned model explains its scores when asked (top 5 contributions); the heuristic does not
+        if ev["doc_type"] == "documentation":
+            features = [c["feature"] for c in ev["quality"]["explanation"]]
+            assert len(features) == 5 and all(isinstance(c["value"], float) for c in ev["quality"]["explanation"])
+        else:
+            assert ev["quality"]["explanation"] is None
     names = {ev["value"]["name"] for ev in enriched}
     assert any("retry_with_backoff" in n for n in names)
 

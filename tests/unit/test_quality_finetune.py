@@ -167,6 +167,10 @@ def test_explanations_stay_exact_with_the_finetuned_half(trained, ensemble, targ
     assert [ex.probabilities[c] for c in CLASSES] == pytest.approx(proba.tolist(), abs=1e-12)
     if target == "quality":
         assert ex.logit == pytest.approx(np.log(proba[2] / proba[0]), abs=1e-9)
+        # what an enriched event carries with ASSAY_QUALITY_EXPLAIN_TOP=3; the score is unchanged
+        q = ensemble.score(doc, e, explain_top=3)
+        assert [(c.feature, c.value) for c in q.explanation] == [(k, round(v, 6)) for k, v in ex.top(3)]
+        assert q.score == ensemble.score(doc, e).score and ensemble.score(doc, e).explanation is None
 
 
 def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
