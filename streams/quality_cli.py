@@ -334,6 +334,22 @@ def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target:
     click.echo(f"logit[{target}] = {ex.logit:+.3f} = bias {ex.bias:+.3f} + Σ {len(ex.contributions)} contributions")
     for name, v in ex.top(top):
         click.echo(f"  {v:+.3f}  {name}")
+    if model.finetuned is not None:
+        import numpy as np
+
+        from processors.quality.finetune import occlusion
+        from processors.quality.model import CLASSES
+
+        u = np.zeros(len(CLASSES))
+        if target == "quality":
+            u[CLASSES.index("HQ")], u[CLASSES.index("LQ_CLOSE")] = 1.0, -1.0
+        else:
+            u[CLASSES.index(target)] = 1.0
+        words = occlusion(model.finetuned, clean, u)
+        click.echo(f"'finetuned', word occlusion (drop in the fine-tuned classifier's logit[{target}] without "
+                   f"the word; approximate, not additive):")
+        for word, v in words[:top]:
+            click.echo(f"  {v:+.3f}  {word}")
 
 
 @click.group("model", cls=AssayGroup)

@@ -31,7 +31,8 @@ import numpy as np
 
 from processors.quality.model import ArtifactError
 
-__all__ = ["FinetuneParams", "FinetunedClassifier", "attach_finetuned", "export_classifier", "finetune", "torch_proba"]
+__all__ = ["FinetuneParams", "FinetunedClassifier", "attach_finetuned", "export_classifier", "finetune", "occlusion",
+           "torch_proba"]
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +280,26 @@ def attach_finetuned(
     model.manifest["finetuned"] = {"params": params.to_dict(), "encoder": encoder_id or Path(encoder_dir).name,
                                    "rows": len(texts), "train_s": round(train_s, 1)}
     return model
+
+
+def occlusion(classifier: FinetunedClassifier, text: str, direction: np.ndarray, *,
+              max_words: int | None = None) -> list[tuple[str, float]]:
+    """Word attributions for the fine-tuned classifier by occlusion: for each distinct word among
+    the first ``max_words`` (default: the classifier's token limit), how much removing every
+    occurrence of it lowers ``logits · direction`` (e.g. logit HQ − logit LQ_CLOSE). Largest
+    magnitude first.
+
+    An approximation (words interact, so the values do not add up to the logit); one session
+    call per distinct word.
+    """
+    words = text.split()
+    if not words:
+        return []
+    limit = max_words or classifier.max_tokens
+    head, rest = words[:limit], words[limit:]
+    distinct = list(dict.fromkeys(head))
+    variants = [" ".join([w for w in head if w != word] + rest) for word in distinct]
+    z = classifier.logits([" ".join(words), *variants]) @ np.asarray(direction, dtype=np.float64)
+    out = [(word, float(z[0] - z[i + 1])) for i, word in enumerate(distinct)]
+    out.sort(key=lambda kv: -abs(kv[1]))
+    return out

@@ -235,3 +235,20 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
         assert res.exit_code != 0 and "exactly once" in res.output  # fold 1 without fold 0
     finally:
         get_settings.cache_clear()
+
+
+def test_word_occlusion_measures_what_removing_a_word_does(trained, ensemble):
+    from processors.quality.finetune import occlusion
+
+    text = trained["clean"][60]
+    u = np.array([-1.0, 0.0, 1.0])
+    words = occlusion(ensemble.finetuned, text, u)
+    head = text.split()[:PARAMS["max_tokens"]]
+    assert sorted(w for w, _ in words) == sorted(set(head))
+    assert abs(words[0][1]) >= abs(words[-1][1])
+    word, value = words[0]
+    rest = text.split()
+    without = " ".join([w for w in head if w != word] + rest[len(head):])
+    z = ensemble.finetuned.logits([text, without]) @ u
+    assert value == pytest.approx(z[0] - z[1], abs=1e-9)
+    assert occlusion(ensemble.finetuned, "", u) == []
