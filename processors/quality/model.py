@@ -352,7 +352,7 @@ class QualityModel:
         return out
 
     def finetuned_logits(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Class logits (n, 3) of the fine-tuned classifier for cleaned texts (one batched pass);
+        """Class logits (n, 3) of the fine-tuned classifier for cleaned texts (one session call each);
         None when this model has no fine-tuned half."""
         if self.finetuned is None:
             return None
