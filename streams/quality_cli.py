@@ -186,12 +186,12 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
     fparams = encoder_dir = encoder_id = None
     if finetune:
         from inference.export import model_revision
-        from inference.factory import default_model_path
+        from inference.factory import default_model_path, model_name
         from processors.quality.finetune import FinetuneParams
 
         fparams = FinetuneParams(seed=seed, **({"epochs": finetune_epochs} if finetune_epochs else {}))
         encoder_dir = default_model_path()
-        encoder_id = f"{encoder_dir.name}@{model_revision(encoder_dir)}"
+        encoder_id = f"{model_name(encoder_dir)}@{model_revision(encoder_dir)}"
     if cv_from and folds > 1:
         raise click.BadParameter("--cv-from records CV measured elsewhere: use it with --folds 0", param_hint="--cv-from")
     raw, labels = _read_table(data, text_col, label_col)

@@ -196,7 +196,9 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
         model = reg.load("7.0.0")
         assert model.finetuned is not None
         assert model.manifest["finetuned"]["rows"] == 60
-        assert model.manifest["finetuned"]["encoder"].startswith(encoder_dir.name + "@")
+        from inference.factory import model_name
+
+        assert model.manifest["finetuned"]["encoder"].startswith(model_name(encoder_dir) + "@")
         assert model.manifest["data"]["hash"]
         q = model.score(Document(id="d", type="general", content="How do I sort a dict by value?", version="v"))
         assert 1.0 <= q.score <= 5.0 and q.model_version == "quality-7.0.0"
