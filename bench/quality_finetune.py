@@ -56,6 +56,7 @@ def main() -> None:
 
     from inference.factory import default_model_path
     from processors.quality.evaluate import evaluate_proba
+    from processors.quality.model import average_halves
     from processors.quality.preprocess import preprocess
     from processors.quality.train import encode_labels
 
@@ -123,11 +124,11 @@ def main() -> None:
     if frozen_proba is not None:
         result["refit_shipped_recipe_macro_f1"] = round(evaluate_proba(y_test, frozen_proba)["macro_f1"], 4)
         if ft_proba is not None:
-            result["ensemble_fp32_macro_f1"] = round(evaluate_proba(y_test, (frozen_proba + ft_proba) / 2)["macro_f1"], 4)
+            result["ensemble_fp32_macro_f1"] = round(evaluate_proba(y_test, average_halves(frozen_proba, ft_proba))["macro_f1"], 4)
         best = int8 if int8 is not None else ft_proba
         # the full report of what the pipeline would run: INT8 when exported, else fp32
         result["ensemble_report"] = {"finetuned": "int8 onnx" if int8 is not None else "fp32 torch",
-                                     **evaluate_proba(y_test, (frozen_proba + best) / 2)}
+                                     **evaluate_proba(y_test, average_halves(frozen_proba, best))}
     print(json.dumps({k: v for k, v in result.items() if k != "ensemble_report"}, indent=2))
     if result.get("ensemble_report"):
         print(f"ensemble ({result['ensemble_report']['finetuned']}): macro-F1 {result['ensemble_report']['macro_f1']:.4f}")

@@ -90,6 +90,8 @@ def _cv_from_bench(files: Sequence[Path], data_hash: str, fparams: Any) -> dict[
     one split exactly once, the fine-tuning recipe the same as this run's."""
     import numpy as np
 
+    from processors.quality.train import summarize_folds
+
     results = []
     for f in files:
         try:
@@ -105,30 +107,27 @@ def _cv_from_bench(files: Sequence[Path], data_hash: str, fparams: Any) -> dict[
         if fparams is not None and r.get("finetune_params") != fparams.to_dict():
             raise click.BadParameter(f"{f} used fine-tuning parameters {r.get('finetune_params')}, this run "
                                      f"{fparams.to_dict()}", param_hint="--cv-from")
-        results.append((fold, f.name, report))
+        results.append((fold, f, report))
     folds = sorted(fold for fold, _, _ in results)
     if folds != list(range(len(folds))) or len(folds) < 2:
         raise click.BadParameter(f"need each fold 0..k-1 exactly once, got {folds}", param_hint="--cv-from")
     results.sort(key=lambda t: t[0])
     per_fold = [report for _, _, report in results]
-    keys = ("accuracy", "macro_f1", "ece", "log_loss")
     cv: dict[str, Any] = {
-        "folds": len(per_fold), "seed": 0, "per_fold": per_fold,
-        "summary": {k: {"mean": float(np.mean([r[k] for r in per_fold])), "std": float(np.std([r[k] for r in per_fold]))}
-                    for k in keys},
-        "source": {"tool": "bench/quality_finetune.py --ensemble", "files": [name for _, name, _ in results],
+        "folds": len(per_fold), "seed": 0, "per_fold": per_fold, "summary": summarize_folds(per_fold),
+        "source": {"tool": "bench/quality_finetune.py --ensemble", "files": [f.name for _, f, _ in results],
                    "data_hash": data_hash}}
     # the held-out probabilities next to each result (.npz): pooled report and charts, as CV gives
-    arrays = [f.with_suffix(".npz") for f in sorted(files, key=lambda f: json.loads(f.read_text())["fold"])]
+    arrays = [f.with_suffix(".npz") for _, f, _ in results]
     if all(a.is_file() for a in arrays):
         from processors.quality.evaluate import evaluate_proba
+        from processors.quality.model import average_halves
 
         ys, probas = [], []
         for a in arrays:
             z = np.load(a)
-            ft = z["finetuned_int8"] if "finetuned_int8" in z else z["finetuned_fp32"]
             ys.append(z["y"])
-            probas.append((z["linear"] + ft) / 2)
+            probas.append(average_halves(z["linear"], z["finetuned_int8"] if "finetuned_int8" in z else z["finetuned_fp32"]))
         cv["y"], cv["oof_proba"] = np.concatenate(ys), np.concatenate(probas)
         cv["pooled"] = evaluate_proba(cv["y"], cv["oof_proba"])
     return cv

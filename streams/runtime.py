@@ -60,6 +60,8 @@ class QualityScorer(Protocol):
 
     def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore: ...
 
+    def score_many(self, docs: Sequence[Document], embeddings: Sequence[np.ndarray | None]) -> list[QualityScore]: ...
+
 
 class BaselineScorer:
     """The documented heuristic (``processors.quality.baseline``); needs no embedding."""
@@ -72,6 +74,9 @@ class BaselineScorer:
 
     def score(self, doc: Document, embedding: np.ndarray | None = None) -> QualityScore:
         return score_quality(doc)
+
+    def score_many(self, docs: Sequence[Document], embeddings: Sequence[np.ndarray | None]) -> list[QualityScore]:
+        return [score_quality(d) for d in docs]
 
 
 class LearnedScorer:
@@ -275,22 +280,17 @@ class PipelineRuntime:
     def _score_and_extract(self, scorer: QualityScorer, plans: list[_Plan],
                            doc_vectors: list[np.ndarray | None]) -> None:
         scored = [i for i, p in enumerate(plans) if p.action in ("index", "superseded")]
-        score_many = getattr(scorer, "score_many", None)
-        if score_many is not None and scored:
+        if scored:
             t = time.perf_counter()
-            qualities = score_many([plans[i].doc for i in scored], [doc_vectors[i] for i in scored])
+            qualities = scorer.score_many([plans[i].doc for i in scored], [doc_vectors[i] for i in scored])
             ms = _ms(t) / len(scored)
             for i, q in zip(scored, qualities):
                 plans[i].quality = q
                 plans[i].stage_ms["quality"] = round(ms, 3)
-        for plan, vec in zip(plans, doc_vectors):
+        for plan in plans:
             if plan.action not in ("index", "superseded"):
                 continue
-            assert plan.doc is not None
-            if plan.quality is None:
-                t = time.perf_counter()
-                plan.quality = scorer.score(plan.doc, vec)
-                plan.stage_ms["quality"] = _ms(t)
+            assert plan.doc is not None and plan.quality is not None
             if plan.action == "superseded":
                 continue
             if plan.quality.score < self.settings.quality_threshold:

@@ -18,10 +18,8 @@ torch and transformers are imported only by training and export.
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,8 +31,6 @@ from processors.quality.model import ArtifactError
 
 __all__ = ["FinetuneParams", "FinetunedClassifier", "attach_finetuned", "export_classifier", "finetune", "occlusion",
            "torch_proba"]
-
-log = logging.getLogger(__name__)
 
 CLASSIFIER_FILE = "classifier.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -59,23 +55,20 @@ class FinetuneParams:
         return asdict(self)
 
 
-def _tokenizer(path: Path, max_tokens: int):
-    from tokenizers import Tokenizer
+def _tokenizer(tokenizer_path: Path, max_tokens: int):
+    """The embedder's tokenizer wrapper over ``tokenizer_path`` (truncation, padding to the batch's
+    longest text)."""
+    from inference.tokenize import TextTokenizer
 
-    tok = Tokenizer.from_file(str(path))
-    tok.enable_truncation(max_length=max_tokens)
-    pad_id = tok.token_to_id("[PAD]") or 0
-    tok.enable_padding(pad_id=pad_id, pad_token="[PAD]")  # to the longest text of the batch
-    return tok
+    if tokenizer_path.name != TOKENIZER_FILE:
+        raise ArtifactError(f"{tokenizer_path}: the tokenizer file must be named {TOKENIZER_FILE}")
+    return TextTokenizer(tokenizer_path.parent, max_tokens)
 
 
-def _encode(tok, texts: Sequence[str]) -> dict[str, np.ndarray]:
-    encs = tok.encode_batch(list(texts), add_special_tokens=True)
-    return {
-        "input_ids": np.asarray([e.ids for e in encs], dtype=np.int64),
-        "attention_mask": np.asarray([e.attention_mask for e in encs], dtype=np.int64),
-        "token_type_ids": np.asarray([e.type_ids for e in encs], dtype=np.int64),
-    }
+def _torch_feeds(tok, texts: Sequence[str]) -> dict[str, Any]:
+    import torch
+
+    return {k: torch.from_numpy(v) for k, v in tok.encode(texts).as_feeds().items()}
 
 
 def _module(encoder, head):
@@ -137,7 +130,7 @@ def finetune(
         order = rng.permutation(n)
         for i in range(0, n, params.batch_size):
             idx = order[i: i + params.batch_size]
-            feeds = {k: torch.from_numpy(v) for k, v in _encode(tok, [texts[j] for j in idx]).items()}
+            feeds = _torch_feeds(tok, [texts[j] for j in idx])
             loss = torch.nn.functional.cross_entropy(model(**feeds), torch.as_tensor(y[idx], dtype=torch.long))
             opt.zero_grad()
             loss.backward()
@@ -161,7 +154,7 @@ def torch_proba(model, texts: Sequence[str], tokenizer_path: str | Path, max_tok
     out = []
     with torch.no_grad():
         for i in range(0, len(texts), batch_size):
-            feeds = {k: torch.from_numpy(v) for k, v in _encode(tok, texts[i: i + batch_size]).items()}
+            feeds = _torch_feeds(tok, texts[i: i + batch_size])
             out.append(torch.softmax(model(**feeds), -1).numpy())
     return np.concatenate(out) if out else np.zeros((0, 3))
 
@@ -187,17 +180,9 @@ def export_classifier(model, out_path: str | Path, *, quantize: bool = True) -> 
                               dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True, dynamo=False)
         tmp_out = Path(tmpdir) / "out.onnx"
         if quantize:
-            import onnx
-            from onnxruntime.quantization import QuantType, quantize_dynamic
+            from inference.export import quantize_int8
 
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(max(level, logging.WARNING))  # quantize_dynamic logs every node at INFO
-            try:
-                quantize_dynamic(str(fp32), str(tmp_out), weight_type=QuantType.QInt8, per_channel=True,
-                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            finally:
-                root.setLevel(level)
+            quantize_int8(fp32, tmp_out)  # a fresh temporary path: never a cached graph
         else:
             os.replace(fp32, tmp_out)
         os.chmod(tmp_out, 0o644)
@@ -213,11 +198,11 @@ class FinetunedClassifier:
     INT8 the same way, for the same reason). A score is then a function of the document alone,
     which replays and A/B comparisons rely on.
 
-    Thread-safe (one onnxruntime session; the tokenizer is guarded by a lock).
+    Thread-safe (one onnxruntime session, a tokenizer that is read-only once built).
     """
 
     def __init__(self, onnx_path: str | Path, tokenizer_path: str | Path, max_tokens: int,
-                 *, threads: int | None = None, batch_size: int = 1) -> None:
+                 *, threads: int | None = None) -> None:
         try:
             import onnxruntime as ort
 
@@ -238,23 +223,13 @@ class FinetunedClassifier:
             raise ArtifactError(f"{onnx_path}: unexpected inputs {sorted(names)}")
         self.onnx_path, self.tokenizer_path = Path(onnx_path), Path(tokenizer_path)
         self.max_tokens = max_tokens
-        self.batch_size = batch_size
-        self._lock = threading.Lock()
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        out = []
-        texts = list(texts)
-        # sorted by length so each batch pads little; results put back in order
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for i in range(0, len(order), self.batch_size):
-            chunk = order[i: i + self.batch_size]
-            with self._lock:
-                feeds = _encode(self._tok, [texts[j] for j in chunk])
-            out.append((chunk, self._session.run(["logits"], feeds)[0]))
-        result = np.zeros((len(texts), 3), dtype=np.float64)
-        for chunk, z in out:
-            result[chunk] = z
-        return result
+        """Class logits (n, 3), one session call per text."""
+        out = np.zeros((len(texts), 3), dtype=np.float64)
+        for i, text in enumerate(texts):
+            out[i] = self._session.run(["logits"], self._tok.encode([text]).as_feeds())[0][0]
+        return out
 
 
 def attach_finetuned(

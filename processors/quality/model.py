@@ -170,6 +170,11 @@ def metadata_shift(metadata: Mapping[str, Any] | None, *, now: datetime | None =
     return shift
 
 
+def average_halves(linear_proba: np.ndarray, finetuned_proba: np.ndarray) -> np.ndarray:
+    """A two-half model's class probabilities from each half's (weights :data:`FINETUNED_WEIGHT`)."""
+    return (1.0 - FINETUNED_WEIGHT) * np.asarray(linear_proba) + FINETUNED_WEIGHT * np.asarray(finetuned_proba)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -366,8 +371,7 @@ class QualityModel:
             return p
         if ft_logits is None:
             raise ValueError("this model has a fine-tuned half: its logits are needed")
-        q = _softmax(np.asarray(ft_logits, dtype=np.float64) + shift * META_DIRECTION)
-        return (1.0 - FINETUNED_WEIGHT) * p + FINETUNED_WEIGHT * q
+        return average_halves(p, _softmax(np.asarray(ft_logits, dtype=np.float64) + shift * META_DIRECTION))
 
     def predict_proba(
         self, texts: Sequence[str], embeddings: np.ndarray | None = None, shifts: Sequence[float] | None = None

@@ -320,8 +320,11 @@ def cross_validate(
         per_fold.append(r)
         if progress is not None:
             progress(i + 1, folds, r)
-    keys = ("accuracy", "macro_f1", "ece", "log_loss")
-    summary = {k: {"mean": float(np.mean([r[k] for r in per_fold])), "std": float(np.std([r[k] for r in per_fold]))}
-               for k in keys}
-    return {"folds": folds, "seed": seed, "per_fold": per_fold, "summary": summary,
+    return {"folds": folds, "seed": seed, "per_fold": per_fold, "summary": summarize_folds(per_fold),
             "pooled": evaluate_proba(y, oof), "oof_proba": oof, "y": y}
+
+
+def summarize_folds(per_fold: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation over folds of accuracy, macro-F1, ECE and log-loss."""
+    return {k: {"mean": float(np.mean([r[k] for r in per_fold])), "std": float(np.std([r[k] for r in per_fold]))}
+            for k in ("accuracy", "macro_f1", "ece", "log_loss")}
