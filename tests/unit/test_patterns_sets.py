@@ -8,7 +8,6 @@ from processors.patterns import extract_patterns
 from processors.patterns.sets import (OVERVIEW_KEY, pack_member, set_patterns, set_source_id, set_version,
                                       unpack_member)
 from schemas.documents import Document
-from streams.runtime import InputMessage, PipelineRuntime, _Plan
 
 JAVA_STRATEGY = {
     "Compressor.java": "public interface Compressor {\n    byte[] compress(byte[] data);\n}\n",
@@ -135,34 +134,6 @@ def test_members_pack_compactly_and_round_trip():
     assert set_version({"a": {"source_version": "1"}}) != set_version({"a": {"source_version": "1"},
                                                                       "b": {"source_version": "1"}})
     assert set_source_id("x") == "set:x"
-
-
-def _plan(action: str, *, set_id: str | None, old_sets: list[str], summary: dict | None) -> _Plan:
-    msg = InputMessage(key=b"k", value=b"{}", headers=[], topic="t", partition=0, offset=0)
-    doc = Document(id="src/a.py", type="code", content="x = 1\n", version="v2", uri="src/a.py",
-                   language="python", set_id=set_id)
-    plan = _Plan(msg, action, source_id=doc.id, doc=doc if action != "delete" else None, summary=summary)
-    plan.existing = [(f"p{i}", {"set_id": s, "source_version": "v1"}) for i, s in enumerate(old_sets)]
-    return plan
-
-
-def test_the_document_agent_tells_the_set_agent_about_joins_moves_and_leaves():
-    summary = {"classes": [], "functions": []}
-    joined = PipelineRuntime._set_updates(_plan("index", set_id="B", old_sets=[], summary=summary), 1.0)
-    assert [(s, u.summary is not None) for s, u in joined] == [("B", True)]
-    assert joined[0][1].source_version == "v2"
-
-    moved = PipelineRuntime._set_updates(_plan("index", set_id="B", old_sets=["A", "A"], summary=summary), 1.0)
-    assert [(s, u.reason) for s, u in moved] == [("B", None), ("A", "moved_set")]
-
-    for action, reason in (("gate", "below_quality_gate"), ("delete", "source_deleted")):
-        left = PipelineRuntime._set_updates(_plan(action, set_id="A", old_sets=["A"], summary=None), 1.0)
-        assert [(s, u.summary, u.reason) for s, u in left] == [("A", None, reason)]
-
-    unparsable = PipelineRuntime._set_updates(_plan("index", set_id="A", old_sets=["A"], summary=None), 1.0)
-    assert [(s, u.reason) for s, u in unparsable] == [("A", "no_structure")]
-    assert PipelineRuntime._set_updates(_plan("index", set_id=None, old_sets=[], summary=None), 1.0) == []
-    assert PipelineRuntime._set_updates(_plan("superseded", set_id="A", old_sets=[], summary=summary), 1.0) == []
 
 
 def test_detection_over_a_whole_real_code_base_merged_as_one_set(caplog):
