@@ -4,7 +4,7 @@
 averages it with all-MiniLM-L6-v2 fine-tuned end to end (mean pooling + a linear head,
 cross-entropy). This script measures that on one fold of the stratified 5-fold split (seed 0) that
 ``assay quality train`` cross-validates with: it fine-tunes on the other four folds with
-:func:`processors.quality.finetune.finetune` (what ``assay quality train --finetune`` runs), scores
+:func:`processors.quality.training.finetune.finetune` (what ``assay quality train --finetune`` runs), scores
 the held-out fold in torch fp32 and, with ``--export``, as the INT8 ONNX graph the pipeline runs;
 ``--ensemble`` refits 1.1.0's linear recipe on the same rows and scores the ½/½ average.
 
@@ -55,10 +55,10 @@ def main() -> None:
     from sklearn.model_selection import StratifiedKFold
 
     from inference.factory import default_model_path
+    from processors.quality.classes import average_halves
     from processors.quality.evaluate import evaluate_proba
-    from processors.quality.model import average_halves
     from processors.quality.preprocess import preprocess
-    from processors.quality.train import encode_labels
+    from processors.quality.training.fit import encode_labels
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -77,7 +77,7 @@ def main() -> None:
     manifest = json.loads((Path(__file__).resolve().parents[1] / "models" / "quality" / "1.1.0" / "manifest.json").read_text())
     frozen_proba = None
     if args.ensemble:
-        from processors.quality.train import TrainParams, fit
+        from processors.quality.training.fit import TrainParams, fit
         from streams.quality_cli import _embed_clean
 
         t = time.perf_counter()
@@ -89,7 +89,8 @@ def main() -> None:
         print(f"shipped recipe refit on the same rows: macro-F1 "
               f"{evaluate_proba(y[test_idx], frozen_proba)['macro_f1']:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
 
-    from processors.quality.finetune import FinetuneParams, FinetunedClassifier, export_classifier, finetune, torch_proba
+    from processors.quality.finetuned import FinetunedClassifier
+    from processors.quality.training.finetune import FinetuneParams, export_classifier, finetune, torch_proba
 
     model_dir = default_model_path()
     fparams = FinetuneParams(epochs=args.epochs, max_tokens=args.max_tokens, batch_size=args.batch_size, lr=args.lr)

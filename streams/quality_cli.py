@@ -90,7 +90,7 @@ def _cv_from_bench(files: Sequence[Path], data_hash: str, fparams: Any) -> dict[
     one split exactly once, the fine-tuning recipe the same as this run's."""
     import numpy as np
 
-    from processors.quality.train import summarize_folds
+    from processors.quality.training.cross_validation import summarize_folds
 
     results = []
     for f in files:
@@ -120,8 +120,8 @@ def _cv_from_bench(files: Sequence[Path], data_hash: str, fparams: Any) -> dict[
     # the held-out probabilities next to each result (.npz): pooled report and charts, as CV gives
     arrays = [f.with_suffix(".npz") for _, f, _ in results]
     if all(a.is_file() for a in arrays):
+        from processors.quality.classes import average_halves
         from processors.quality.evaluate import evaluate_proba
-        from processors.quality.model import average_halves
 
         ys, probas = [], []
         for a in arrays:
@@ -171,7 +171,8 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
     from processors.quality.embed_cache import texts_hash
     from processors.quality.preprocess import preprocess
     from processors.quality.registry import parse_semver
-    from processors.quality.train import TrainParams, cross_validate, encode_labels, fit
+    from processors.quality.training.cross_validation import cross_validate
+    from processors.quality.training.fit import TrainParams, encode_labels, fit
 
     reg = _registry()
     if version:
@@ -186,7 +187,7 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
     if finetune:
         from inference.export import model_revision
         from inference.factory import default_model_path, model_name
-        from processors.quality.finetune import FinetuneParams
+        from processors.quality.training.finetune import FinetuneParams
 
         fparams = FinetuneParams(seed=seed, **({"epochs": finetune_epochs} if finetune_epochs else {}))
         encoder_dir = default_model_path()
@@ -245,10 +246,11 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
     click.echo(f"fitted on all {len(raw)} rows in {time.perf_counter() - t:.0f}s")
     with tempfile.TemporaryDirectory() as work:
         if fparams is not None:
-            from processors.quality.finetune import attach_finetuned
+            from processors.quality.training.finetune import attach_finetuned
 
             t = time.perf_counter()
-            attach_finetuned(model, clean, y, encoder_dir, fparams, work, encoder_id=encoder_id, progress=_ft_progress)
+            model = attach_finetuned(model, clean, y, encoder_dir, fparams, work, encoder_id=encoder_id,
+                                     progress=_ft_progress)
             click.echo(f"fine-tuned {encoder_id} on all {len(raw)} rows in {time.perf_counter() - t:.0f}s")
         new = reg.save(model, version)
     size = sum(f.stat().st_size for f in (reg.root / new).iterdir())
@@ -270,7 +272,7 @@ def evaluate_cmd(version: str | None, data: Path, text_col: str, label_col: str,
     """Score labelled DATA with a model and report accuracy, macro-F1, per-class P/R, ECE."""
     from processors.quality import evaluate as ev
     from processors.quality.preprocess import preprocess
-    from processors.quality.train import encode_labels
+    from processors.quality.training.fit import encode_labels
 
     reg = _registry()
     model = reg.load(version)
@@ -334,17 +336,10 @@ def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target:
     for name, v in ex.top(top):
         click.echo(f"  {v:+.3f}  {name}")
     if model.finetuned is not None:
-        import numpy as np
+        from processors.quality.classes import quality_direction
+        from processors.quality.explain import occlusion
 
-        from processors.quality.finetune import occlusion
-        from processors.quality.model import CLASSES
-
-        u = np.zeros(len(CLASSES))
-        if target == "quality":
-            u[CLASSES.index("HQ")], u[CLASSES.index("LQ_CLOSE")] = 1.0, -1.0
-        else:
-            u[CLASSES.index(target)] = 1.0
-        words = occlusion(model.finetuned, clean, u)
+        words = occlusion(model.finetuned, clean, quality_direction(target))
         click.echo(f"'finetuned', word occlusion (drop in the fine-tuned classifier's logit[{target}] without "
                    f"the word; approximate, not additive):")
         for word, v in words[:top]:
@@ -413,12 +408,12 @@ def _announce(reg: Any, version: str, action: str, previous: str | None) -> None
     from infra.kafka.connect import resolve_bootstrap
     from infra.kafka.topics import MODELS, topic_specs
     from infra.settings import get_settings
-    from processors.quality.model import QualityModel
+    from processors.quality.artifacts import read_manifest
     from schemas.models import ModelPromotion
     from streams.model_updates import publish_promotion
 
     settings = resolve_bootstrap(get_settings())
-    manifest = QualityModel.read_manifest(reg.path(version))
+    manifest = read_manifest(reg.path(version))
     promotion = ModelPromotion(kind="quality", version=version, action=action, previous_version=previous,
                                checksum=manifest.get("manifest_sha256"), promoted_at=time.time(),
                                promoted_by=getpass.getuser())

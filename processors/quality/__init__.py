@@ -1,12 +1,17 @@
 """Document quality scoring: an expected quality 1 (poor) .. 5 (excellent) per document.
 
-* :mod:`.baseline` — the documented heuristic the pipeline uses today (``score_quality``).
-* The learned model: :mod:`.preprocess` (one text normalization for training rows and raw
-  documents), :mod:`.features` (TF-IDF, text statistics), :mod:`.model` (``QualityModel``: pure
-  numpy inference, JSON + safetensors artifact), :mod:`.finetune` (the optional second half:
-  MiniLM fine-tuned end to end, INT8 ONNX, averaged with the linear model), :mod:`.train` /
-  :mod:`.evaluate` (scikit-learn at training only), :mod:`.registry` (versioned artifacts,
-  ``current`` pointer, shipped default in ``models/quality/``).
+* :mod:`.baseline` — the documented heuristic (``score_quality``);
+* the learned model, in the order the data flows: :mod:`.preprocess` (one text normalization for
+  training rows and raw documents) → :mod:`.features` (TF-IDF, text statistics) →
+  :mod:`.linear` (the linear half) and :mod:`.finetuned` (the optional fine-tuned MiniLM half,
+  INT8 ONNX) → :mod:`.model` (``QualityModel``: both halves, ``score`` / ``score_many``), with
+  :mod:`.classes` (classes → levels 1..5), :mod:`.metadata` (the metadata prior),
+  :mod:`.explain` (exact contributions, word occlusion) and :mod:`.artifacts` (JSON + safetensors
+  on disk, checksummed);
+* :mod:`.registry` — versioned artifacts, ``current`` pointer, shipped default in ``models/quality/``;
+* :mod:`.evaluate` (metrics), :mod:`.embed_cache` (cached training embeddings) and the
+  :mod:`.training` package (scikit-learn and torch: fitting, fine-tuning, CV), never loaded at
+  scoring time.
 
 Wiring the learned model into a stage::
 
@@ -16,8 +21,9 @@ Wiring the learned model into a stage::
     qs = model.score_many(docs, vectors)       # a batch: the fine-tuned half (if any) in one call
 """
 
+from processors.quality.artifacts import ArtifactError
 from processors.quality.baseline import MODEL_VERSION, label_for, quality_features, score_quality
-from processors.quality.model import ArtifactError, QualityModel
+from processors.quality.model import QualityModel
 from processors.quality.preprocess import document_text, preprocess
 from processors.quality.registry import Registry, RegistryError, load_model
 

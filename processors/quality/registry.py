@@ -16,7 +16,7 @@ with the shipped model and needs no training.
 * :meth:`Registry.promote` verifies the artifact (checksums) before pointing ``current`` at it;
 * :meth:`Registry.rollback` re-points ``current`` at what it was before the last promotion (back to
   the built-in default when the first promotion is undone);
-* :meth:`Registry.load` refuses corrupt or tampered artifacts (:class:`~processors.quality.model.ArtifactError`).
+* :meth:`Registry.load` refuses corrupt or tampered artifacts (:class:`~processors.quality.artifacts.ArtifactError`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.errors import AssayError
-from processors.quality.model import ArtifactError, QualityModel
+from processors.quality.artifacts import ArtifactError, read_manifest
+from processors.quality.model import QualityModel
 
 __all__ = ["BUILTIN_DIR", "ModelInfo", "Registry", "RegistryError", "default_registry", "load_model", "parse_semver"]
 
@@ -115,7 +116,7 @@ class Registry:
         for v in self.versions():
             path, builtin = self._all()[v]
             try:
-                m = QualityModel.read_manifest(path)
+                m = read_manifest(path)
                 err = None
             except ArtifactError as e:
                 m, err = {}, str(e)
@@ -130,7 +131,7 @@ class Registry:
     def show(self, version: str) -> dict[str, Any]:
         """The verified manifest of ``version`` (plus ``path`` and ``builtin``)."""
         path = self.path(version)
-        m = QualityModel.read_manifest(path)
+        m = read_manifest(path)
         m["path"] = str(path)
         m["builtin"] = self.builtin is not None and path.parent.resolve() == self.builtin.resolve()
         return m
