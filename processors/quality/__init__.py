@@ -10,8 +10,8 @@
   on disk, checksummed);
 * :mod:`.registry` — versioned artifacts, ``current`` pointer, shipped default in ``models/quality/``;
 * :mod:`.evaluate` (metrics), :mod:`.embed_cache` (cached training embeddings) and the
-  :mod:`.training` package (scikit-learn and torch: fitting, fine-tuning, CV), never loaded at
-  scoring time.
+  :mod:`.training` package (scikit-learn and torch: fitting, fine-tuning, CV,
+  ``train_and_register``), never loaded at scoring time.
 
 Wiring the learned model into a stage::
 

@@ -18,13 +18,13 @@ import pytest
 
 from processors.quality.artifacts import ArtifactError
 from processors.quality.classes import CLASSES, FINETUNED_WEIGHT, softmax
-from processors.quality.embed_cache import texts_hash
 from processors.quality.evaluate import evaluate_proba
 from processors.quality.explain import occlusion
 from processors.quality.finetuned import FinetunedClassifier
 from processors.quality.model import QualityModel
 from processors.quality.preprocess import document_text, preprocess
 from processors.quality.registry import Registry
+from processors.quality.training.dataset import LabelledRows
 from processors.quality.training.finetune import FinetuneParams, export_classifier, finetune, torch_proba
 from processors.quality.training.fit import TrainParams, encode_labels, fit
 from schemas.documents import Document
@@ -208,7 +208,7 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
 
         # per-fold results of this data (as bench/quality_finetune.py writes them) become the CV
         df = _rows(60, seed=5)
-        data_hash = texts_hash([*df["text"].astype(str), "\x00labels", *df["rating"].astype(str)])
+        data_hash = LabelledRows(df["text"].astype(str).tolist(), df["rating"].astype(str).tolist()).data_hash
         rng = np.random.default_rng(1)
         files, f1 = [], []
         for fold in (1, 0):
