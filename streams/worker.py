@@ -22,11 +22,12 @@ from infra.errors import AssayError, ConfigError
 from infra.kafka.topics import MODELS, topic_specs
 from infra.qdrant.factory import open_store
 from infra.settings import Settings
+from processors.quality.scorers import BaselineScorer, LearnedScorer, QualityScorer
 from streams.app import create_app
 from streams.pipeline import register_pipeline
 from schemas.models import ModelPromotion
 from streams.model_updates import ModelWatcher
-from streams.runtime import BaselineScorer, LearnedScorer, PipelineRuntime, QualityScorer
+from streams.runtime import PipelineRuntime
 from streams.topics import faust_topics
 from streams.web import register_web
 

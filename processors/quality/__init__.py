@@ -1,5 +1,10 @@
 """Document quality scoring: an expected quality 1 (poor) .. 5 (excellent) per document.
 
+What the pipeline calls: :mod:`.scorers` — ``BaselineScorer`` / ``LearnedScorer`` (the
+``QualityScorer`` the stage runs) and ``is_gated`` (the quality gate).
+
+How a score is made:
+
 * :mod:`.baseline` — the documented heuristic (``score_quality``);
 * the learned model, in the order the data flows: :mod:`.preprocess` (one text normalization for
   training rows and raw documents) → :mod:`.features` (TF-IDF, text statistics) →
@@ -26,14 +31,19 @@ from processors.quality.baseline import MODEL_VERSION, label_for, quality_featur
 from processors.quality.model import QualityModel
 from processors.quality.preprocess import document_text, preprocess
 from processors.quality.registry import Registry, RegistryError, load_model
+from processors.quality.scorers import BaselineScorer, LearnedScorer, QualityScorer, is_gated
 
 __all__ = [
     "MODEL_VERSION",
     "ArtifactError",
+    "BaselineScorer",
+    "LearnedScorer",
     "QualityModel",
+    "QualityScorer",
     "Registry",
     "RegistryError",
     "document_text",
+    "is_gated",
     "label_for",
     "load_model",
     "preprocess",
