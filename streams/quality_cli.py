@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def _registry():
-    from processors.quality.registry import default_registry
+    from infra.settings import get_settings
+    from processors.quality.registry import Registry
 
-    return default_registry()
+    return Registry(get_settings().quality_registry_dir)
 
 
 def _embedder():

@@ -13,14 +13,15 @@ How a score is made:
   :mod:`.classes` (classes → levels 1..5), :mod:`.metadata` (the metadata prior),
   :mod:`.explain` (exact contributions, word occlusion) and :mod:`.artifacts` (JSON + safetensors
   on disk, checksummed);
-* :mod:`.registry` — versioned artifacts, ``current`` pointer, shipped default in ``models/quality/``;
+* :mod:`.registry` — versioned artifacts, ``current`` pointer, shipped default in ``models/quality/``
+  (the worker's is ``Registry(settings.quality_registry_dir)``);
 * :mod:`.evaluate` (metrics), :mod:`.embed_cache` (cached training embeddings) and the
   :mod:`.training` package (scikit-learn and torch: fitting, fine-tuning, CV,
   ``train_and_register``), never loaded at scoring time.
 
 Wiring the learned model into a stage::
 
-    model = load_model()                       # current version (the shipped one by default)
+    model = Registry(settings.quality_registry_dir).load()   # current version (the shipped one by default)
     text = model.embedding_text(doc)           # cleaned text; embed it (first 256 tokens)
     q = model.score(doc, embedder.embed([text])[0], clean=text)   # -> QualityScore
     qs = model.score_many(docs, vectors)       # a batch: the fine-tuned half (if any) in one call
@@ -30,7 +31,7 @@ from processors.quality.artifacts import ArtifactError
 from processors.quality.baseline import MODEL_VERSION, label_for, quality_features, score_quality
 from processors.quality.model import QualityModel
 from processors.quality.preprocess import document_text, preprocess
-from processors.quality.registry import Registry, RegistryError, load_model
+from processors.quality.registry import Registry, RegistryError
 from processors.quality.scorers import BaselineScorer, LearnedScorer, QualityScorer, is_gated
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "document_text",
     "is_gated",
     "label_for",
-    "load_model",
     "preprocess",
     "quality_features",
     "score_quality",

@@ -33,7 +33,7 @@ from infra.errors import AssayError
 from processors.quality.artifacts import ArtifactError, read_manifest
 from processors.quality.model import QualityModel
 
-__all__ = ["BUILTIN_DIR", "ModelInfo", "Registry", "RegistryError", "default_registry", "load_model", "parse_semver"]
+__all__ = ["BUILTIN_DIR", "ModelInfo", "Registry", "RegistryError", "parse_semver"]
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "models" / "quality"
 CURRENT = "current"
@@ -232,16 +232,3 @@ class Registry:
         elif pointer.exists():
             pointer.unlink()
         return self.current()
-
-
-def default_registry() -> Registry:
-    """The registry under ``get_settings().data_dir / "models" / "quality"``."""
-    from infra.settings import get_settings
-
-    return Registry(get_settings().data_dir / "models" / "quality")
-
-
-def load_model(version: str | None = None) -> QualityModel:
-    """The ``version`` (default: current) of the default registry, verified; the shipped built-in
-    artifact when nothing was trained or promoted."""
-    return default_registry().load(version)
