@@ -13,6 +13,9 @@ fits base models and a stacking layer and folds them into these effective weight
 is additive and explanations are exact.
 
 * :class:`LinearParams` — the parameters as one typed, validated value (float32, as stored);
+  ``dataclasses.replace(params, bias=…)`` makes an updated copy (validated again);
+* :class:`LinearFeatures` — what the parameters multiply, for a batch of documents;
+  :meth:`LinearParams.logits` of them equals what scoring computes one document at a time;
 * :class:`LinearHalf` — scoring one cleaned text (float64), term by term.
 """
 
@@ -27,7 +30,7 @@ from processors.quality.artifacts import ArtifactError
 from processors.quality.classes import CLASSES, META_DIRECTION
 from processors.quality.features import STAT_NAMES, Tfidf, text_stats
 
-__all__ = ["LinearHalf", "LinearParams", "LinearTerms", "mlp_logits"]
+__all__ = ["LinearFeatures", "LinearHalf", "LinearParams", "LinearTerms", "mlp_logits"]
 
 MLP_KEYS = ("w1", "b1", "w2", "b2")
 
@@ -147,9 +150,40 @@ class LinearParams:
             mlp={k: arrays[f"mlp.{k}"] for k in MLP_KEYS} if manifest.get("mlp") else None,
         )
 
+    # ------------------------------------------------------------------ batch
+    def logits(self, features: LinearFeatures) -> np.ndarray:
+        """Class logits (n, 3) of a batch of features (float64); what :class:`LinearHalf` computes
+        one document at a time, up to float rounding."""
+        f64 = lambda a: a.astype(np.float64)  # noqa: E731
+        out = f64(self.bias) + features.embedding @ f64(self.emb_weights) + features.stats @ f64(self.stats_weights)
+        for name, (_, w) in self.tfidf.items():
+            out = out + np.asarray(features.tfidf[name] @ f64(w))
+        if self.mlp is not None:
+            out = out + mlp_logits({k: f64(v) for k, v in self.mlp.items()}, np.hstack([features.embedding, features.stats]))
+        return out + features.shift[:, None] * META_DIRECTION
+
+
 def mlp_logits(w: Mapping[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """ReLU MLP logits of inputs ``x`` (one row, or (n, dim + 18))."""
     return np.maximum(0.0, x @ w["w1"] + w["b1"]) @ w["w2"] + w["b2"]
+
+
+@dataclass(frozen=True, eq=False)
+class LinearFeatures:
+    """The linear half's inputs for n documents: what :class:`LinearParams` multiplies.
+
+    ``tfidf``: per vectorizer, a ``scipy.sparse.csr_matrix`` (n, terms); ``embedding`` (n, dim)
+    (the training mean where a document had none); ``stats`` (n, 18), standardized; ``shift`` (n,),
+    the metadata prior in logit units.
+    """
+
+    tfidf: Mapping[str, Any]
+    embedding: np.ndarray
+    stats: np.ndarray
+    shift: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.embedding.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,3 +244,15 @@ class LinearHalf:
         for _, _, c in t.tfidf.values():
             out = out + c.sum(axis=0)
         return out
+
+    def features(self, cleans: Sequence[str], embeddings: Sequence[np.ndarray | None],
+                 shifts: Sequence[float]) -> LinearFeatures:
+        """The batch inputs of cleaned texts (see :class:`LinearFeatures`)."""
+        n = len(cleans)
+        dim = self.params.dim
+        return LinearFeatures(
+            tfidf={name: vec.transform(cleans) for name, (vec, _) in self.params.tfidf.items()},
+            embedding=np.stack([self.embedding(e) for e in embeddings]) if n else np.zeros((0, dim)),
+            stats=np.stack([self.standardized_stats(c) for c in cleans]) if n else np.zeros((0, len(STAT_NAMES))),
+            shift=np.asarray(shifts, dtype=np.float64).reshape(n),
+        )

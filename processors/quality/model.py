@@ -18,6 +18,11 @@ only when present. :meth:`QualityModel.explain` is exact (:mod:`processors.quali
 
 Persistence is :mod:`processors.quality.artifacts` (JSON + safetensors, every file checksummed, no
 pickle); versions live in :mod:`processors.quality.registry`.
+
+For online learning of the linear half: :meth:`QualityModel.linear_features` (the batch inputs),
+:attr:`QualityModel.linear_params` (a typed value) and :meth:`QualityModel.with_linear_params`
+(a new model with updated parameters and its lineage, ready for
+:meth:`processors.quality.registry.Registry.register`).
 """
 
 from __future__ import annotations
@@ -40,13 +45,17 @@ from processors.quality.baseline import label_for
 from processors.quality.classes import CLASSES, FINETUNED_WEIGHT, combined_proba, score_of
 from processors.quality.explain import Explanation, explain_text
 from processors.quality.finetuned import FinetunedClassifier
-from processors.quality.linear import LinearHalf, LinearParams
+from processors.quality.linear import LinearFeatures, LinearHalf, LinearParams
 from processors.quality.metadata import metadata_shift
 from processors.quality.preprocess import document_text
 from schemas.documents import Document
 from schemas.patterns import QualityContribution, QualityScore
 
 __all__ = ["QualityModel"]
+
+# the manifest entries that describe one stored model, not a model derived from it
+_OWN_ENTRIES = ("metrics", "files", "created", "manifest_sha256")
+
 
 class QualityModel:
     """Quality model: class probabilities, expected 1..5 score and label from a cleaned text and
@@ -81,10 +90,22 @@ class QualityModel:
 
     @property
     def linear_params(self) -> LinearParams:
-        """The linear half's parameters (a frozen value)."""
+        """The linear half's parameters (a frozen value; update with ``dataclasses.replace``)."""
         return self._linear.params
 
-    # ------------------------------------------------------------------ halves
+    # ------------------------------------------------------------------ derived models
+    def with_linear_params(self, params: LinearParams, *, version: str,
+                           lineage: Mapping[str, Any]) -> QualityModel:
+        """A new model: ``params`` as its linear half, this model's fine-tuned half (shared).
+
+        Its manifest keeps what describes the recipe (data, parameters, embedding, fine-tuning)
+        and records ``version``, ``parent`` (this model's version) and ``lineage`` (how it was
+        derived, e.g. feedback rows and update steps); metrics start empty (measure the new model).
+        """
+        manifest = {k: v for k, v in self.manifest.items() if k not in _OWN_ENTRIES}
+        manifest.update({"version": version, "parent": self.version, "lineage": dict(lineage), "metrics": {}})
+        return QualityModel(params, finetuned=self.finetuned, manifest=manifest)
+
     def with_finetuned(self, classifier: FinetunedClassifier, spec: Mapping[str, Any]) -> QualityModel:
         """A new model: this linear half and ``classifier`` as the fine-tuned half (``spec``: its
         recipe and provenance, the manifest's ``finetuned`` entry)."""
@@ -92,6 +113,14 @@ class QualityModel:
                             manifest={**self.manifest, "finetuned": dict(spec)})
 
     # ------------------------------------------------------------------ inference
+    def linear_features(self, docs: Sequence[Document], embeddings: Sequence[np.ndarray | None] | None = None,
+                        *, now: datetime | None = None) -> LinearFeatures:
+        """The linear half's inputs for ``docs`` (their embeddings as :meth:`score` takes them):
+        ``self.linear_params.logits(features)`` are the linear logits :meth:`score` uses."""
+        cleans = [document_text(d) for d in docs]
+        return self._linear.features(cleans, [None] * len(docs) if embeddings is None else embeddings,
+                                    [metadata_shift(d.metadata, now=now) for d in docs])
+
     def logits(self, clean: str, embedding: np.ndarray | None = None, shift: float = 0.0) -> np.ndarray:
         """Linear-half class logits (float64, :data:`CLASSES` order) of a cleaned text."""
         return self._linear.logits(clean, embedding, shift)

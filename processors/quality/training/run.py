@@ -114,7 +114,7 @@ def train_and_register(
             model = attach_finetuned(model, clean, y, config.encoder_dir, config.finetune, work,
                                      encoder_id=config.encoder_id, progress=finetune_progress)
             say(f"fine-tuned {config.encoder_id} on all {len(clean)} rows in {time.perf_counter() - t:.0f}s")
-        version = registry.save(model, config.version)
+        version = registry.register(model, config.version)
     path = registry.root / version
     if config.promote:
         registry.promote(version)

@@ -183,6 +183,41 @@ def test_inconsistent_arrays_are_refused(small_model):
         dataclasses.replace(p, bias=np.array([0.0, np.nan, 0.0]))
 
 
+# ---------------------------------------------------------------------------------- online-learning hooks
+def test_linear_features_give_the_logits_scoring_uses(small_model, slice_data):
+    texts, _, E = slice_data["test"]
+    docs = [_doc(RAW_MARKDOWN, metadata={"source_credibility": 0.8, "engagement": 30}), _doc(RAW_HTML),
+            _doc(texts[0], type="documentation")]
+    embs = [E[0], None, E[2]]
+    f = small_model.linear_features(docs, embs)
+    params = small_model.linear_params
+    assert len(f) == 3 and f.tfidf["word"].shape == (3, params.tfidf["word"][0].size)
+    assert f.shift.tolist() == [metadata_shift(d.metadata) for d in docs]
+    one_by_one = [small_model.logits(document_text(d), embs[i], f.shift[i]) for i, d in enumerate(docs)]
+    np.testing.assert_allclose(params.logits(f), one_by_one, rtol=0, atol=1e-9)
+    assert len(small_model.linear_features([])) == 0
+
+
+def test_a_model_with_updated_linear_params_registers_with_its_lineage(small_model, tmp_path):
+    params = small_model.linear_params
+    towards_hq = dataclasses.replace(params, bias=params.bias + np.array([-0.5, 0.0, 0.5], dtype=np.float32))
+    lineage = {"kind": "online", "feedback_rows": 12, "steps": 3}
+    new = small_model.with_linear_params(towards_hq, version="9.0.1", lineage=lineage)
+    assert new.linear_params is towards_hq and small_model.linear_params is params  # the source is untouched
+    doc = _doc(RAW_MARKDOWN)
+    assert new.score(doc).score > small_model.score(doc).score
+    assert new.model_version == "quality-9.0.1" and new.manifest["parent"] == small_model.version
+    assert new.manifest["metrics"] == {} and new.manifest["params"] == small_model.manifest["params"]
+
+    reg = Registry(tmp_path / "data", builtin=None)
+    version = reg.register(new, new.version, parent=small_model.version, metrics={"feedback": {"accuracy": 0.9}})
+    loaded = reg.load(version)
+    assert loaded.manifest["lineage"] == lineage and loaded.manifest["parent"] == small_model.version
+    assert loaded.manifest["metrics"] == {"feedback": {"accuracy": 0.9}}
+    assert loaded.score(doc) == new.score(doc)
+    assert reg.show(version)["lineage"] == lineage
+
+
 # ---------------------------------------------------------------------------------- registry
 def test_registry_promote_and_rollback(small_model, saved, tmp_path):
     builtin = tmp_path / "builtin"
@@ -191,15 +226,15 @@ def test_registry_promote_and_rollback(small_model, saved, tmp_path):
     reg = Registry(tmp_path / "data", builtin=builtin)
     assert reg.current() == "1.0.0"  # nothing promoted: the built-in default
     assert reg.load().version == "1.0.0"
-    v1 = reg.save(small_model)
-    v2 = reg.save(small_model, "2.0.0")
+    v1 = reg.register(small_model)
+    v2 = reg.register(small_model, "2.0.0")
     assert (v1, v2) == ("1.1.0", "2.0.0")
     assert reg.show(v1)["parent"] == "1.0.0"
     assert reg.current() == "1.0.0"  # saving does not promote
     with pytest.raises(RegistryError, match="already exists"):
-        reg.save(small_model, "2.0.0")
+        reg.register(small_model, "2.0.0")
     with pytest.raises(RegistryError, match="semantic version"):
-        reg.save(small_model, "v3")
+        reg.register(small_model, "v3")
 
     assert reg.promote(v1) == "1.0.0"
     assert reg.current() == v1
