@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from processors.ids import point_id
+from processors.quality.scorers import is_gated
 from processors.results import Rejection
 from processors.validate import parse_document, source_id_from_key
 from schemas.documents import Document, DocumentInfo
@@ -161,7 +162,7 @@ def supersede(decisions: Sequence[Decision]) -> list[Decision | Superseded]:
 def gate(candidate: Candidate, quality: QualityScore, threshold: float, quality_ms: float = 0.0) -> Gated | Scored:
     """Below ``threshold`` a document is gated; otherwise it goes on to extraction."""
     stage_ms = {**candidate.stage_ms, "quality": round(quality_ms, 3)}
-    if quality.score < threshold:
+    if is_gated(quality, threshold):
         return Gated(candidate.msg, candidate.doc, quality, stage_ms)
     return Scored(candidate.msg, candidate.doc, quality, stage_ms)
 

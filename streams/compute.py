@@ -139,10 +139,7 @@ class ComputeStage:
     async def _embed_for_quality(self, scorer: QualityScorer, candidates: list[Candidate]) -> list[np.ndarray | None]:
         """The quality model reads each document's own embedding (its first tokens)."""
         vectors: list[np.ndarray | None] = [None] * len(candidates)
-        if not scorer.needs_embedding:
-            return vectors
-        types = getattr(scorer, "types", None)
-        todo = [i for i, c in enumerate(candidates) if types is None or c.doc.type.value in types]
+        todo = [i for i, c in enumerate(candidates) if scorer.wants_embedding(c.doc)]
         if not todo:
             return vectors
         texts = [scorer.embedding_text(candidates[i].doc) for i in todo]

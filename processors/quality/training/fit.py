@@ -1,6 +1,6 @@
-"""Training and cross-validation of :class:`processors.quality.model.QualityModel` (needs scikit-learn).
+"""Fitting the linear half of :class:`processors.quality.model.QualityModel` (needs scikit-learn).
 
-Recipe (:func:`fit`), on cleaned texts, labels (:data:`~processors.quality.model.CLASSES`) and
+Recipe (:func:`fit`), on cleaned texts, labels (:data:`~processors.quality.classes.CLASSES`) and
 MiniLM embeddings:
 
 1. TF-IDF vectorizers (word 1–2-grams; optionally ``char_wb`` 2–5-grams of the first 4,000
@@ -20,25 +20,26 @@ MiniLM embeddings:
 Choices were made by 5-fold stratified CV (seed 0) on the whole data set, comparing base sets,
 never tuned on one split.
 
-:func:`cross_validate` runs :func:`fit` on stratified folds (fixed seed) and evaluates each held-out
-fold: the reported numbers come from models that never saw the rows they score.
+:func:`processors.quality.training.cross_validation.cross_validate` measures this recipe on held-out
+folds.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from dataclasses import asdict, dataclass, field, fields
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from processors.quality.classes import CLASSES
 from processors.quality.features import STAT_NAMES, Tfidf, text_stats
-from processors.quality.model import CLASSES, QualityModel
+from processors.quality.linear import LinearParams, mlp_logits
+from processors.quality.model import QualityModel
 
-__all__ = ["TrainParams", "cross_validate", "encode_labels", "fit"]
+__all__ = ["TrainParams", "encode_labels", "fit"]
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,15 @@ class TrainParams:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def encode_labels(labels: Sequence[str]) -> np.ndarray:
-    """Label names → class indices (:data:`CLASSES` order); unknown labels raise ``ValueError``."""
+def encode_labels(labels: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Label names → class indices (:data:`CLASSES` order); indices pass through as they are.
+    Unknown labels raise ``ValueError``.
+
+    >>> encode_labels(["HQ", " LQ_CLOSE"]).tolist(), encode_labels(np.array([2, 0])).tolist()
+    ([2, 0], [2, 0])
+    """
+    if np.asarray(labels).dtype.kind in "iu":
+        return np.asarray(labels)
     index = {c: i for i, c in enumerate(CLASSES)}
     try:
         return np.array([index[str(v).strip()] for v in labels], dtype=np.int64)
@@ -118,10 +126,6 @@ def _mlp_model(p: TrainParams, seed: int):
     from sklearn.neural_network import MLPClassifier
 
     return MLPClassifier((p.mlp_hidden,), alpha=p.mlp_alpha, early_stopping=True, random_state=seed, max_iter=300)
-
-
-def _mlp_logits(w: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
-    return np.maximum(0.0, X @ w["w1"] + w["b1"]) @ w["w2"] + w["b2"]
 
 
 def _fit_base(base: _Base, rows: np.ndarray, y: np.ndarray, p: TrainParams) -> tuple[Any, Callable]:
@@ -155,7 +159,7 @@ def _fit_base(base: _Base, rows: np.ndarray, y: np.ndarray, p: TrainParams) -> t
         "w2": np.vstack([m.coefs_[1] for m in nets]) / len(nets),
         "b2": np.mean([m.intercepts_[1] for m in nets], axis=0),
     }
-    return w, lambda Z: _mlp_logits(w, Z)
+    return w, lambda Z: mlp_logits(w, Z)
 
 
 def fit(
@@ -173,7 +177,7 @@ def fit(
 
     p = params or TrainParams()
     t0 = time.perf_counter()
-    y = np.asarray(labels) if np.asarray(labels).dtype.kind in "iu" else encode_labels(labels)
+    y = encode_labels(labels)
     texts = list(texts)
     n = len(texts)
     E = np.asarray(embeddings, dtype=np.float64)
@@ -260,7 +264,7 @@ def fit(
         "meta_weights": M.round(6).tolist(),
         "meta_bias": b_meta.round(6).tolist(),
     }
-    model = QualityModel(
+    linear = LinearParams(
         bias=bias,
         emb_weights=eff["emb"],
         emb_mean=E.mean(axis=0),
@@ -269,62 +273,8 @@ def fit(
         stats_weights=eff["stats"],
         tfidf={name: (vec, eff[name]) for name, vec in vecs.items() if name in used},
         mlp=mlp,
-        manifest=man,
     )
+    model = QualityModel(linear, manifest=man)
     log.info("fitted on %d rows in %.1fs", n, time.perf_counter() - t0)
     return model
 
-
-def cross_validate(
-    texts: Sequence[str],
-    labels: Sequence[str] | np.ndarray,
-    embeddings: np.ndarray,
-    params: TrainParams | None = None,
-    *,
-    folds: int = 5,
-    seed: int = 0,
-    progress: Callable[[int, int, dict], None] | None = None,
-    finetune: Any = None,
-    encoder_dir: str | Path | None = None,
-    finetune_progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Stratified ``folds``-fold CV of :func:`fit`: per-fold metrics, their mean ± std, and the
-    pooled out-of-fold probabilities (``oof_proba``, ``y``) for :mod:`processors.quality.evaluate`.
-
-    ``finetune`` (:class:`processors.quality.finetune.FinetuneParams`) also fine-tunes the encoder in
-    ``encoder_dir`` on each fold's training rows and scores the average of both halves, INT8 as
-    shipped (about 17 minutes per fold on 2 cores)."""
-    from sklearn.model_selection import StratifiedKFold
-
-    from processors.quality.evaluate import evaluate_proba
-
-    y = np.asarray(labels) if np.asarray(labels).dtype.kind in "iu" else encode_labels(labels)
-    texts = list(texts)
-    E = np.asarray(embeddings)
-    oof = np.zeros((len(texts), len(CLASSES)))
-    per_fold = []
-    for i, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)):
-        m = fit([texts[j] for j in tr], y[tr], E[tr], params)
-        if finetune is not None:
-            import tempfile
-
-            from processors.quality.finetune import attach_finetuned
-
-            with tempfile.TemporaryDirectory() as work:
-                attach_finetuned(m, [texts[j] for j in tr], y[tr], encoder_dir, finetune, work,
-                                 progress=finetune_progress)
-                oof[te] = m.predict_proba([texts[j] for j in te], E[te])
-        else:
-            oof[te] = m.predict_proba([texts[j] for j in te], E[te])
-        r = evaluate_proba(y[te], oof[te])
-        per_fold.append(r)
-        if progress is not None:
-            progress(i + 1, folds, r)
-    return {"folds": folds, "seed": seed, "per_fold": per_fold, "summary": summarize_folds(per_fold),
-            "pooled": evaluate_proba(y, oof), "oof_proba": oof, "y": y}
-
-
-def summarize_folds(per_fold: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation over folds of accuracy, macro-F1, ECE and log-loss."""
-    return {k: {"mean": float(np.mean([r[k] for r in per_fold])), "std": float(np.std([r[k] for r in per_fold]))}
-            for k in ("accuracy", "macro_f1", "ece", "log_loss")}

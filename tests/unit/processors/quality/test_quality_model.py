@@ -3,6 +3,7 @@ metadata neutrality, exact explanations, and the shipped artifact."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,10 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from processors.quality.artifacts import ArtifactError
+from processors.quality.classes import CLASSES
+from processors.quality.embed_cache import cached_embeddings
+from processors.quality.evaluate import evaluate_proba
 from processors.quality.features import STAT_NAMES, Tfidf
-from processors.quality.model import CLASSES, ArtifactError, QualityModel, metadata_shift
+from processors.quality.linear import LinearParams
+from processors.quality.metadata import metadata_shift
+from processors.quality.model import QualityModel
 from processors.quality.preprocess import STOP_WORDS, document_text, preprocess
 from processors.quality.registry import BUILTIN_DIR, Registry, RegistryError
+from processors.quality.training.fit import TrainParams, encode_labels, fit
 from schemas.documents import Document
 from schemas.patterns import QualityScore
 
@@ -62,8 +70,6 @@ def slice_data():
         emb = create_embedder(s.inference, s.models_dir)
     except Exception as e:  # pragma: no cover - no model available
         pytest.skip(f"embedder unavailable: {e}")
-    from processors.quality.embed_cache import cached_embeddings
-
     try:  # cached next to the registry's training embeddings: later runs skip the embedder
         E = cached_embeddings(clean, emb.embed, emb.variant.id, s.data_dir / "models" / "quality" / "cache")
     finally:
@@ -77,8 +83,6 @@ def slice_data():
 
 @pytest.fixture(scope="module")
 def small_model(slice_data):
-    from processors.quality.train import TrainParams, fit
-
     texts, labels, E = slice_data["train"]
     params = TrainParams(word_max_features=5000, word_c=1.0, embedding_c=1.0, inner_folds=3, mlp_hidden=0, max_iter=500)
     return fit(texts, labels, E, params, manifest={"data": {"hash": "test", "rows": len(texts)}})
@@ -94,9 +98,6 @@ def saved(small_model, tmp_path_factory):
 
 # ---------------------------------------------------------------------------------- training
 def test_training_on_a_slice_beats_chance(small_model, slice_data):
-    from processors.quality.evaluate import evaluate_proba
-    from processors.quality.train import encode_labels
-
     texts, labels, E = slice_data["test"]
     proba = small_model.predict_proba(texts, E)
     assert proba.shape == (N_TEST, 3)
@@ -173,11 +174,48 @@ def test_tampered_vocabulary_and_missing_files_are_refused(saved, tmp_path):
 
 
 def test_inconsistent_arrays_are_refused(small_model):
-    vec, w = small_model.tfidf["word"]
+    p = small_model.linear_params
+    vec, w = p.tfidf["word"]
     with pytest.raises(ArtifactError, match="inconsistent"):
-        QualityModel(bias=small_model.bias, emb_weights=small_model.emb_weights, emb_mean=small_model.emb_mean,
-                     stats_mean=small_model.stats_mean, stats_scale=small_model.stats_scale,
-                     stats_weights=small_model.stats_weights, tfidf={"word": (vec, w[:-1])})
+        LinearParams(bias=p.bias, emb_weights=p.emb_weights, emb_mean=p.emb_mean, stats_mean=p.stats_mean,
+                     stats_scale=p.stats_scale, stats_weights=p.stats_weights, tfidf={"word": (vec, w[:-1])})
+    with pytest.raises(ArtifactError, match="non-finite"):
+        dataclasses.replace(p, bias=np.array([0.0, np.nan, 0.0]))
+
+
+# ---------------------------------------------------------------------------------- online-learning hooks
+def test_linear_features_give_the_logits_scoring_uses(small_model, slice_data):
+    texts, _, E = slice_data["test"]
+    docs = [_doc(RAW_MARKDOWN, metadata={"source_credibility": 0.8, "engagement": 30}), _doc(RAW_HTML),
+            _doc(texts[0], type="documentation")]
+    embs = [E[0], None, E[2]]
+    f = small_model.linear_features(docs, embs)
+    params = small_model.linear_params
+    assert len(f) == 3 and f.tfidf["word"].shape == (3, params.tfidf["word"][0].size)
+    assert f.shift.tolist() == [metadata_shift(d.metadata) for d in docs]
+    one_by_one = [small_model.logits(document_text(d), embs[i], f.shift[i]) for i, d in enumerate(docs)]
+    np.testing.assert_allclose(params.logits(f), one_by_one, rtol=0, atol=1e-9)
+    assert len(small_model.linear_features([])) == 0
+
+
+def test_a_model_with_updated_linear_params_registers_with_its_lineage(small_model, tmp_path):
+    params = small_model.linear_params
+    towards_hq = dataclasses.replace(params, bias=params.bias + np.array([-0.5, 0.0, 0.5], dtype=np.float32))
+    lineage = {"kind": "online", "feedback_rows": 12, "steps": 3}
+    new = small_model.with_linear_params(towards_hq, version="9.0.1", lineage=lineage)
+    assert new.linear_params is towards_hq and small_model.linear_params is params  # the source is untouched
+    doc = _doc(RAW_MARKDOWN)
+    assert new.score(doc).score > small_model.score(doc).score
+    assert new.model_version == "quality-9.0.1" and new.manifest["parent"] == small_model.version
+    assert new.manifest["metrics"] == {} and new.manifest["params"] == small_model.manifest["params"]
+
+    reg = Registry(tmp_path / "data", builtin=None)
+    version = reg.register(new, new.version, parent=small_model.version, metrics={"feedback": {"accuracy": 0.9}})
+    loaded = reg.load(version)
+    assert loaded.manifest["lineage"] == lineage and loaded.manifest["parent"] == small_model.version
+    assert loaded.manifest["metrics"] == {"feedback": {"accuracy": 0.9}}
+    assert loaded.score(doc) == new.score(doc)
+    assert reg.show(version)["lineage"] == lineage
 
 
 # ---------------------------------------------------------------------------------- registry
@@ -188,15 +226,15 @@ def test_registry_promote_and_rollback(small_model, saved, tmp_path):
     reg = Registry(tmp_path / "data", builtin=builtin)
     assert reg.current() == "1.0.0"  # nothing promoted: the built-in default
     assert reg.load().version == "1.0.0"
-    v1 = reg.save(small_model)
-    v2 = reg.save(small_model, "2.0.0")
+    v1 = reg.register(small_model)
+    v2 = reg.register(small_model, "2.0.0")
     assert (v1, v2) == ("1.1.0", "2.0.0")
     assert reg.show(v1)["parent"] == "1.0.0"
     assert reg.current() == "1.0.0"  # saving does not promote
     with pytest.raises(RegistryError, match="already exists"):
-        reg.save(small_model, "2.0.0")
+        reg.register(small_model, "2.0.0")
     with pytest.raises(RegistryError, match="semantic version"):
-        reg.save(small_model, "v3")
+        reg.register(small_model, "v3")
 
     assert reg.promote(v1) == "1.0.0"
     assert reg.current() == v1

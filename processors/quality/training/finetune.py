@@ -1,7 +1,7 @@
-"""The fine-tuned half of the quality model: MiniLM trained end to end on the quality labels.
+"""Training the fine-tuned half of the quality model: MiniLM trained end to end on the quality labels.
 
-From 1.2.0 a quality artifact may carry a second classifier next to the linear model of
-:mod:`processors.quality.model`: all-MiniLM-L6-v2 with mean pooling and a linear head, every weight
+From 1.2.0 a quality artifact may carry a second classifier next to the linear half
+(:mod:`processors.quality.model`): all-MiniLM-L6-v2 with mean pooling and a linear head, every weight
 trained on the labels (cross-entropy, AdamW, linear warm-up and decay), reading the first
 :attr:`FinetuneParams.max_tokens` tokens of the *same* cleaned text
 (:func:`processors.quality.preprocess.document_text`). The model's class probabilities are the
@@ -10,10 +10,11 @@ equal-weight average of both halves' (weights fixed in advance, not tuned on any
 * :func:`finetune` trains it with torch (CPU: about 15 minutes per 5,400 rows on 2 cores);
 * :func:`export_classifier` writes it as one ONNX graph (token ids → class logits, pooling inside),
   dynamically quantized to INT8 (about 23 MB);
-* :class:`FinetunedClassifier` runs that graph (plain or gzipped, as artifacts store it) with
-  onnxruntime and the model's own ``tokenizer.json`` (Rust ``tokenizers``): no torch at scoring time.
+* :func:`attach_finetuned` does both and gives a fitted linear model that second half.
 
-torch and transformers are imported only by training and export.
+:class:`processors.quality.finetuned.FinetunedClassifier` runs the graph at scoring time, without
+torch. torch and transformers are imported only here, when a function needs them (a linear-only
+training run never loads them).
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from processors.quality.model import ArtifactError
+from inference.export import quantize_int8
+from processors.quality.artifacts import TOKENIZER
+from processors.quality.finetuned import FinetunedClassifier, classifier_tokenizer
+from processors.quality.model import QualityModel
 
-__all__ = ["FinetuneParams", "FinetunedClassifier", "attach_finetuned", "export_classifier", "finetune", "occlusion",
-           "torch_proba"]
+__all__ = ["FinetuneParams", "attach_finetuned", "export_classifier", "finetune", "torch_proba"]
 
-CLASSIFIER_FILE = "classifier.onnx"
-TOKENIZER_FILE = "tokenizer.json"
+CLASSIFIER_FILE = "classifier.onnx"  # the exported graph in a work directory (the artifact gzips it)
 OPSET = 17
 
 
@@ -53,16 +56,6 @@ class FinetuneParams:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _tokenizer(tokenizer_path: Path, max_tokens: int):
-    """The embedder's tokenizer wrapper over ``tokenizer_path`` (truncation, padding to the batch's
-    longest text)."""
-    from inference.tokenize import TextTokenizer
-
-    if tokenizer_path.name != TOKENIZER_FILE:
-        raise ArtifactError(f"{tokenizer_path}: the tokenizer file must be named {TOKENIZER_FILE}")
-    return TextTokenizer(tokenizer_path.parent, max_tokens)
 
 
 def _torch_feeds(tok, texts: Sequence[str]) -> dict[str, Any]:
@@ -109,7 +102,7 @@ def finetune(
         torch.set_num_threads(threads)
     torch.manual_seed(params.seed)
     encoder_dir = Path(encoder_dir)
-    tok = _tokenizer(encoder_dir / TOKENIZER_FILE, params.max_tokens)
+    tok = classifier_tokenizer(encoder_dir / TOKENIZER, params.max_tokens)
     # eager attention traces to plain ops that onnxruntime fuses; same numbers as sdpa
     encoder = AutoModel.from_pretrained(str(encoder_dir), attn_implementation="eager")
     head = torch.nn.Linear(encoder.config.hidden_size, n_classes)
@@ -150,7 +143,7 @@ def torch_proba(model, texts: Sequence[str], tokenizer_path: str | Path, max_tok
     """Class probabilities from the torch module (fp32; for checking the INT8 export)."""
     import torch
 
-    tok = _tokenizer(Path(tokenizer_path), max_tokens)
+    tok = classifier_tokenizer(Path(tokenizer_path), max_tokens)
     out = []
     with torch.no_grad():
         for i in range(0, len(texts), batch_size):
@@ -162,8 +155,6 @@ def torch_proba(model, texts: Sequence[str], tokenizer_path: str | Path, max_tok
 def export_classifier(model, out_path: str | Path, *, quantize: bool = True) -> Path:
     """Write ``model`` (from :func:`finetune`) as an ONNX graph ``(input_ids, attention_mask,
     token_type_ids) → logits``, dynamically quantized to INT8 unless ``quantize`` is false."""
-    import warnings
-
     import torch
 
     out_path = Path(out_path)
@@ -180,8 +171,6 @@ def export_classifier(model, out_path: str | Path, *, quantize: bool = True) -> 
                               dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True, dynamo=False)
         tmp_out = Path(tmpdir) / "out.onnx"
         if quantize:
-            from inference.export import quantize_int8
-
             quantize_int8(fp32, tmp_out)  # a fresh temporary path: never a cached graph
         else:
             os.replace(fp32, tmp_out)
@@ -190,50 +179,8 @@ def export_classifier(model, out_path: str | Path, *, quantize: bool = True) -> 
     return out_path
 
 
-class FinetunedClassifier:
-    """The exported classifier run with onnxruntime: cleaned texts → class logits.
-
-    One text per session call by default: dynamic INT8 quantizes activations with one scale per
-    call, so in a padded batch a text's logits would depend on its neighbours (the embedder runs
-    INT8 the same way, for the same reason). A score is then a function of the document alone,
-    which replays and A/B comparisons rely on.
-
-    Thread-safe (one onnxruntime session, a tokenizer that is read-only once built).
-    """
-
-    def __init__(self, onnx_path: str | Path, tokenizer_path: str | Path, max_tokens: int,
-                 *, threads: int | None = None) -> None:
-        try:
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-            opts.log_severity_level = 3
-            graph: str | bytes = str(onnx_path)
-            if str(onnx_path).endswith(".gz"):  # as stored in an artifact
-                import gzip
-
-                graph = gzip.decompress(Path(onnx_path).read_bytes())
-            self._session = ort.InferenceSession(graph, sess_options=opts, providers=["CPUExecutionProvider"])
-            self._tok = _tokenizer(Path(tokenizer_path), max_tokens)
-        except Exception as e:  # noqa: BLE001 - any load failure is a bad artifact
-            raise ArtifactError(f"cannot load the fine-tuned classifier {onnx_path}: {e}") from e
-        names = {i.name for i in self._session.get_inputs()}
-        if names != {"input_ids", "attention_mask", "token_type_ids"}:
-            raise ArtifactError(f"{onnx_path}: unexpected inputs {sorted(names)}")
-        self.onnx_path, self.tokenizer_path = Path(onnx_path), Path(tokenizer_path)
-        self.max_tokens = max_tokens
-
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Class logits (n, 3), one session call per text."""
-        out = np.zeros((len(texts), 3), dtype=np.float64)
-        for i, text in enumerate(texts):
-            out[i] = self._session.run(["logits"], self._tok.encode([text]).as_feeds())[0][0]
-        return out
-
-
 def attach_finetuned(
-    model: Any,
+    model: QualityModel,
     texts: Sequence[str],
     y: np.ndarray,
     encoder_dir: str | Path,
@@ -243,38 +190,14 @@ def attach_finetuned(
     encoder_id: str | None = None,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
-) -> Any:
-    """Fine-tune on ``texts``/``y``, export to ``workdir``, and give ``model`` (a
-    :class:`~processors.quality.model.QualityModel` fitted on the same rows) that classifier as its
-    second half. Saving the model copies the files into its artifact."""
+) -> QualityModel:
+    """Fine-tune on ``texts``/``y``, export to ``workdir``, and return ``model`` (fitted on the same
+    rows) with that classifier as its second half. Saving the model copies the files into its
+    artifact: ``workdir`` must outlive the save."""
     t = time.perf_counter()
     module = finetune(texts, y, encoder_dir, params, threads=threads, progress=progress)
     train_s = time.perf_counter() - t
     path = export_classifier(module, Path(workdir) / CLASSIFIER_FILE)
-    model.finetuned = FinetunedClassifier(path, Path(encoder_dir) / TOKENIZER_FILE, params.max_tokens)
-    model.manifest["finetuned"] = {"params": params.to_dict(), "encoder": encoder_id or Path(encoder_dir).name,
-                                   "rows": len(texts), "train_s": round(train_s, 1)}
-    return model
-
-
-def occlusion(classifier: FinetunedClassifier, text: str, direction: np.ndarray, *,
-              max_words: int | None = None) -> list[tuple[str, float]]:
-    """Word attributions for the fine-tuned classifier by occlusion: for each distinct word among
-    the first ``max_words`` (default: the classifier's token limit), how much removing every
-    occurrence of it lowers ``logits · direction`` (e.g. logit HQ − logit LQ_CLOSE). Largest
-    magnitude first.
-
-    An approximation (words interact, so the values do not add up to the logit); one session
-    call per distinct word.
-    """
-    words = text.split()
-    if not words:
-        return []
-    limit = max_words or classifier.max_tokens
-    head, rest = words[:limit], words[limit:]
-    distinct = list(dict.fromkeys(head))
-    variants = [" ".join([w for w in head if w != word] + rest) for word in distinct]
-    z = classifier.logits([" ".join(words), *variants]) @ np.asarray(direction, dtype=np.float64)
-    out = [(word, float(z[0] - z[i + 1])) for i, word in enumerate(distinct)]
-    out.sort(key=lambda kv: -abs(kv[1]))
-    return out
+    classifier = FinetunedClassifier(path, Path(encoder_dir) / TOKENIZER, params.max_tokens)
+    return model.with_finetuned(classifier, {"params": params.to_dict(), "encoder": encoder_id or Path(encoder_dir).name,
+                                             "rows": len(texts), "train_s": round(train_s, 1)})

@@ -1,4 +1,5 @@
-"""The fine-tuned half of the quality model (processors.quality.finetune): a faithful ONNX export,
+"""The fine-tuned half of the quality model (processors.quality.training.finetune to train and export
+it, processors.quality.finetuned to run it): a faithful ONNX export,
 the equal-weight average, exact save/load round trips, refusal of a tampered classifier, exact
 explanations, batched scoring, and ``assay quality train --finetune`` end to end.
 
@@ -7,7 +8,6 @@ mechanics, not the accuracy (bench/quality_finetune.py measures that)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -16,13 +16,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from processors.quality.model import CLASSES, FINETUNED_WEIGHT, ArtifactError, QualityModel, _softmax
+from processors.quality.artifacts import ArtifactError
+from processors.quality.classes import CLASSES, FINETUNED_WEIGHT, softmax
+from processors.quality.evaluate import evaluate_proba
+from processors.quality.explain import occlusion
+from processors.quality.finetuned import FinetunedClassifier
+from processors.quality.model import QualityModel
 from processors.quality.preprocess import document_text, preprocess
+from processors.quality.registry import Registry
+from processors.quality.training.dataset import LabelledRows
+from processors.quality.training.finetune import FinetuneParams, export_classifier, finetune, torch_proba
+from processors.quality.training.fit import TrainParams, encode_labels, fit
 from schemas.documents import Document
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "so_quality" / "questions.parquet"
+DATA = Path(__file__).resolve().parents[5] / "shared" / "datasets" / "so_quality" / "questions.parquet"
 PARAMS = dict(epochs=1, batch_size=16, max_tokens=64)
 
 
@@ -51,9 +60,6 @@ def trained(encoder_dir, tmp_path_factory):
     """A linear model and a fine-tuned classifier on the same 48 rows; the classifier exported fp32
     and INT8."""
     pytest.importorskip("torch")
-    from processors.quality.finetune import FinetuneParams, export_classifier, finetune
-    from processors.quality.train import TrainParams, encode_labels, fit
-
     df = _rows(96)
     clean = [preprocess(t) for t in df["text"]]
     y = encode_labels(df["rating"].tolist())
@@ -73,12 +79,9 @@ def trained(encoder_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ensemble(trained, encoder_dir):
-    from processors.quality.finetune import FinetunedClassifier
-
-    m = copy.copy(trained["linear"])
-    m.manifest = {**trained["linear"].manifest, "version": "1.0.0",
-                  "finetuned": {"params": trained["params"].to_dict()}}
-    m.finetuned = FinetunedClassifier(trained["int8"], encoder_dir / "tokenizer.json", PARAMS["max_tokens"])
+    classifier = FinetunedClassifier(trained["int8"], encoder_dir / "tokenizer.json", PARAMS["max_tokens"])
+    m = trained["linear"].with_finetuned(classifier, {"params": trained["params"].to_dict()})
+    m.manifest["version"] = "1.0.0"
     return m
 
 
@@ -88,22 +91,20 @@ def saved(ensemble, tmp_path_factory):
 
 
 def test_fp32_export_computes_what_torch_computes(trained, encoder_dir):
-    from processors.quality.finetune import FinetunedClassifier, torch_proba
-
     texts = trained["clean"][48:]
     expected = torch_proba(trained["module"], texts, encoder_dir / "tokenizer.json", PARAMS["max_tokens"])
     z = FinetunedClassifier(trained["fp32"], encoder_dir / "tokenizer.json", PARAMS["max_tokens"]).logits(texts)
-    np.testing.assert_allclose(_softmax(z), expected, atol=1e-4)
+    np.testing.assert_allclose(softmax(z), expected, atol=1e-4)
     # INT8 stays close to it: quantization noise, not a different model
     z8 = FinetunedClassifier(trained["int8"], encoder_dir / "tokenizer.json", PARAMS["max_tokens"]).logits(texts)
-    assert np.abs(_softmax(z8) - expected).max() < 0.1
+    assert np.abs(softmax(z8) - expected).max() < 0.1
     assert trained["int8"].stat().st_size < trained["fp32"].stat().st_size / 3
 
 
 def test_probabilities_are_the_equal_weight_average(trained, ensemble):
     texts, E = trained["clean"][48:], trained["E"][48:]
     linear = trained["linear"].predict_proba(texts, E)
-    ft = _softmax(ensemble.finetuned.logits(texts))
+    ft = softmax(ensemble.finetuned.logits(texts))
     got = ensemble.predict_proba(texts, E)
     assert FINETUNED_WEIGHT == 0.5
     np.testing.assert_allclose(got, (linear + ft) / 2, atol=1e-12)
@@ -136,8 +137,6 @@ def test_a_tampered_classifier_is_refused(saved, tmp_path):
 
 
 def test_a_classifier_onnxruntime_cannot_load_is_refused(tmp_path, encoder_dir):
-    from processors.quality.finetune import FinetunedClassifier
-
     junk = tmp_path / "classifier.onnx"
     junk.write_bytes(b"not an onnx graph")
     with pytest.raises(ArtifactError, match="cannot load the fine-tuned classifier"):
@@ -180,7 +179,6 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
     from click.testing import CliRunner
 
     from infra.settings import get_settings
-    from processors.quality.registry import Registry
     from streams.quality_cli import quality_group
 
     data = tmp_path / "rows.parquet"
@@ -209,16 +207,13 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
         assert res.exit_code != 0 and "measured on data" in res.output
 
         # per-fold results of this data (as bench/quality_finetune.py writes them) become the CV
-        from processors.quality.embed_cache import texts_hash
-        from processors.quality.evaluate import evaluate_proba
-
         df = _rows(60, seed=5)
-        data_hash = texts_hash([*df["text"].astype(str), "\x00labels", *df["rating"].astype(str)])
+        data_hash = LabelledRows(df["text"].astype(str).tolist(), df["rating"].astype(str).tolist()).data_hash
         rng = np.random.default_rng(1)
         files, f1 = [], []
         for fold in (1, 0):
             y = rng.integers(0, 3, 30)
-            lin, ft = _softmax(rng.normal(size=(30, 3))), _softmax(rng.normal(size=(30, 3)))
+            lin, ft = softmax(rng.normal(size=(30, 3))), softmax(rng.normal(size=(30, 3)))
             report = evaluate_proba(y, (lin + ft) / 2)
             f1.append(report["macro_f1"])
             path = tmp_path / f"fold{fold}.json"
@@ -240,8 +235,6 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
 
 
 def test_word_occlusion_measures_what_removing_a_word_does(trained, ensemble):
-    from processors.quality.finetune import occlusion
-
     text = trained["clean"][60]
     u = np.array([-1.0, 0.0, 1.0])
     words = occlusion(ensemble.finetuned, text, u)
