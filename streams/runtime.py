@@ -41,6 +41,7 @@ from schemas.documents import Document, DocumentType
 from schemas.metrics import BatchMetric, DocumentMetric
 from schemas.patterns import PatternRecord, QualityScore
 from schemas.sets import SetMemberUpdate
+from schemas.structure import StructureSummary
 from streams import metrics
 from streams.retry import with_backoff
 
@@ -161,7 +162,7 @@ class _Plan:
     unchanged: bool = False
     vectors: np.ndarray | None = None
     stale: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # removed (point id, payload)
-    summary: dict[str, Any] | None = None  # structural summary of a code document in a set
+    summary: StructureSummary | None = None  # structural summary of a code document in a set
 
 
 def default_worker_name() -> str:
@@ -297,11 +298,12 @@ class PipelineRuntime:
                 plan.action = "gate"
                 continue
             t = time.perf_counter()
-            structure: list[dict[str, Any]] | None = (
-                [] if plan.doc.set_id and plan.doc.type == DocumentType.code else None)
             try:
-                plan.patterns = extract_patterns(plan.doc, structure_out=structure)
-                plan.summary = structure[0] if structure else None
+                found = extract_patterns(plan.doc)
+                plan.patterns = list(found.patterns)
+                plan.summary = found.summary if plan.doc.set_id and plan.doc.type == DocumentType.code else None
+                for failure in found.failures:
+                    metrics.DETECTOR_FAILURES.labels(detector=failure.detector).inc()
             except Exception as exc:  # noqa: BLE001 - extractors must not crash the worker
                 log.exception("extractor failed on %s", plan.doc.id)
                 plan.action = "reject"
@@ -499,7 +501,7 @@ class PipelineRuntime:
         if new_set is not None and doc is not None:
             out.append((new_set, SetMemberUpdate(
                 set_id=new_set, source_id=plan.source_id, source_version=doc.version, uri=doc.uri,
-                language=doc.language or (plan.summary or {}).get("language"),
+                language=doc.language or (plan.summary.language if plan.summary else None),
                 quality=plan.quality.score if plan.quality else None, summary=plan.summary, emitted_at=now)))
         for set_id in sorted(old_sets - {new_set} if new_set else old_sets):
             if plan.action == "gate":

@@ -40,7 +40,7 @@ from processors.results import Rejection
 from schemas.documents import Document, DocumentType
 from schemas.metrics import SetMetric
 from schemas.patterns import PatternRecord, QualityScore
-from schemas.sets import SetMemberUpdate
+from schemas.sets import SetMember, SetMemberUpdate
 from infra.kafka.admin import read_partition
 from infra.qdrant.base import PointRecord
 from streams import metrics
@@ -175,9 +175,9 @@ class SetStage:
                 continue
             value = None
             if update.summary is not None:
-                value = pack_member({"source_version": update.source_version, "uri": update.uri,
-                                     "language": update.language, "quality": update.quality,
-                                     "summary": update.summary})
+                value = pack_member(SetMember(source_version=update.source_version, uri=update.uri,
+                                              language=update.language, quality=update.quality,
+                                              summary=update.summary))
             fut = await table.put(update.set_id, update.source_id, value, msg.partition)
             if fut is not None:
                 result.durability.append(fut)
@@ -206,7 +206,10 @@ class SetStage:
         t0 = time.perf_counter()
         stage_ms: dict[str, float] = {}
         members = {sid: unpack_member(blob) for sid, blob in table.members(set_id, partition).items()}
-        records = await asyncio.to_thread(set_patterns, set_id, members, max_chars=self.max_chars)
+        found = await asyncio.to_thread(set_patterns, set_id, members, max_chars=self.max_chars)
+        records = list(found.patterns)
+        for failure in found.failures:
+            metrics.DETECTOR_FAILURES.labels(detector=failure.detector).inc()
         stage_ms["detect"] = _ms(t0)
         doc = _set_document(set_id, members)
         quality = _set_quality(members)
@@ -253,15 +256,15 @@ class SetStage:
         out.metrics.append((set_id.encode("utf-8", "surrogatepass"), _json(metric)))
 
 
-def _set_document(set_id: str, members: dict[str, dict[str, Any]]) -> Document:
+def _set_document(set_id: str, members: dict[str, SetMember]) -> Document:
     """The pseudo document a set's own patterns belong to (uri and id ``set:<set_id>``)."""
     sid = set_source_id(set_id)
-    langs = sorted({str(m.get("language")) for m in members.values() if m.get("language")})
+    langs = sorted({str(m.language) for m in members.values() if m.language})
     return Document(id=sid, type=DocumentType.code, content="", version=set_version(members), uri=sid,
                     language=langs[0] if len(langs) == 1 else None, set_id=set_id, title=set_id)
 
 
-def _set_quality(members: dict[str, dict[str, Any]]) -> QualityScore:
-    scores = [float(m["quality"]) for m in members.values() if m.get("quality") is not None]
+def _set_quality(members: dict[str, SetMember]) -> QualityScore:
+    scores = [float(m.quality) for m in members.values() if m.quality is not None]
     score = round(sum(scores) / len(scores), 3) if scores else 3.0
     return QualityScore(score=score, label=label_for(score), model_version=SET_QUALITY_MODEL)

@@ -30,8 +30,9 @@ import re
 from dataclasses import dataclass
 
 from processors.patterns import practices
+from processors.patterns.html_text import html_view, is_html
 from processors.patterns import text as text_extractor
-from processors.patterns._common import line_at, record, snippet, split_lines
+from processors.patterns.records import line_at, record, snippet, split_lines
 from schemas.documents import Document
 from schemas.patterns import PatternRecord
 
@@ -232,15 +233,14 @@ def _pieces(lines: list[str], blocks: list[tuple[int, int, bool]], budget: int) 
     return out
 
 
-
 def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
     """Section passages of a documentation page, then its ``practice``, ``code_example`` and ``procedure``
     patterns (see :mod:`.practices`). HTML is read through a tag-stripped view with the same lines."""
     if not doc.content.strip():
         return []
     raw_lines = split_lines(doc.content)
-    if practices.is_html(doc):
-        lines = practices.html_view(raw_lines)
+    if is_html(doc):
+        lines = html_view(raw_lines)
     else:
         lines = raw_lines
     sections = _sections(doc, lines, max_chars)
