@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+import zlib
+from pathlib import Path
+
+import orjson
+import pytest
 
 from processors.patterns import extract_patterns
 from processors.patterns.sets import (OVERVIEW_KEY, pack_member, set_patterns, set_source_id, set_version,
@@ -201,3 +207,49 @@ def test_a_class_name_defined_twice_or_test_code_is_not_reported_across_files():
     in_tests["src/Archiver.java"] = members["src/Archiver.java"].model_copy(update={"uri": "src/test/Archiver.java"})
     assert not [r for r in set_patterns("s", in_tests).patterns if r.kind == "design_pattern"]
 
+
+# --------------------------------------------------------------------------- state written by other versions
+
+V1_MEMBERS = Path(__file__).parent / "data" / "set_members_v1.json"
+
+
+def pack_v1(member: dict) -> bytes:
+    """A member packed the way workers stored it before the summary was versioned (zlib of a plain dict)."""
+    return zlib.compress(orjson.dumps(member), 6)
+
+
+def test_state_written_before_versioning_is_read_and_detects_the_same():
+    """``data/set_members_v1.json``: members as the previous worker stored them in ``sets.state``."""
+    old = json.loads(V1_MEMBERS.read_text())
+    assert all(m["summary"]["version"] == 1 and "schema_version" not in m["summary"] for m in old.values())
+    read = {sid: unpack_member(pack_v1(m)) for sid, m in old.items()}
+    assert all(m.summary is not None and m.summary.schema_version == SCHEMA_VERSION and m.unreadable is None
+               for m in read.values())
+    hub = read["src/hub.py"].summary.classes[0]
+    assert [m.name for m in hub.methods if m.is_async] == ["send"] and hub.property_fields == {"sink": "_sink"}
+    fresh = {sid: m for sid, m in members_of(JAVA_STRATEGY, "java").items()}
+    for sid, m in fresh.items():
+        assert read[sid].summary == m.summary
+        assert read[sid].source_version == m.source_version and read[sid].quality == 3.5
+    old_records = set_patterns("s", read).patterns
+    assert [r.name for r in old_records if r.kind == "design_pattern"] == ["strategy"]
+    fresh_records = set_patterns("s", {**fresh, "src/hub.py": read["src/hub.py"]}).patterns
+    assert [(r.key, r.text) for r in old_records] == [(r.key, r.text) for r in fresh_records]
+
+
+@pytest.mark.parametrize(("blob", "why"), [
+    (pack_v1({"source_version": "v9", "uri": "src/a.py", "summary": {"schema_version": 99, "language": "python"}}),
+     "summary.schema_version"),
+    (pack_v1({"source_version": "v9", "uri": "src/a.py", "summary": {"language": "python", "classes": []}}), "summary"),
+    (pack_v1({"source_version": "v9", "uri": "src/a.py", "summary": None, "owner": "x"}), "owner"),
+    (b"not zlib at all", "not compressed JSON"),
+])
+def test_state_this_version_cannot_read_is_marked_not_misread(blob, why, caplog):
+    member = unpack_member(blob)
+    assert member.summary is None and why in member.unreadable
+    if member.source_version is not None:
+        assert (member.source_version, member.uri) == ("v9", "src/a.py")
+    assert "not readable" in caplog.text
+    members = {**members_of(JAVA_STRATEGY, "java"), "src/a.py": member}
+    assert [r.name for r in set_patterns("s", members).patterns if r.kind == "design_pattern"] == ["strategy"]
+    assert set_version(members) != set_version(members_of(JAVA_STRATEGY, "java"))  # still a member of the set
