@@ -13,8 +13,9 @@ kept in ``span.section`` (``Install > Linux``), and keys are ``section:<heading 
 ``(preamble)``). Sections with an empty body produce nothing.
 
 After the sections come the page's ``practice``, ``code_example`` and ``procedure`` patterns
-(:mod:`.practices`). HTML pages are read through a view with tags stripped (same line numbers;
-``<script>``/``<style>`` dropped, ``<li>`` as list items, ``<pre>`` as code); snippets stay the raw lines.
+(:mod:`.practices`). HTML pages are read through a view with tags stripped (:mod:`.html_text`: same
+line numbers; ``<script>``/``<style>`` dropped, ``<li>`` as list items, ``<pre>`` as code); snippets
+stay the raw lines.
 
 >>> from schemas.documents import Document
 >>> md = "# Guide\\n\\nIntro.\\n\\n## Install\\n\\nRun it.\\n\\n```sh\\n# not a heading\\n```\\n"
