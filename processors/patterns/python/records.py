@@ -82,7 +82,7 @@ def module_name(uri: str | None) -> str:
 def _unparse(node: ast.AST) -> str:
     try:
         return ast.unparse(node)
-    except Exception:  # very unusual trees; a signature is not worth failing for
+    except (ValueError, RecursionError):  # trees unparse cannot write back; a signature is not worth failing for
         return "…"
 
 

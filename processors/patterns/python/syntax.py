@@ -29,7 +29,7 @@ def annotation_text(node: ast.AST | None) -> str | None:
         return node.value  # "ForwardRef"
     try:
         return ast.unparse(node)
-    except Exception:
+    except (ValueError, RecursionError):  # trees unparse cannot write back
         return None
 
 
