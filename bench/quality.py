@@ -75,7 +75,7 @@ def main() -> None:
     for p in stdlib_modules(args.n):
         docs.append(Document(id=str(p), type="code", language="python", content=p.read_text(encoding="utf-8", errors="replace"),
                              version="bench", title=p.name))
-    patterns = [[r.text for r in extract_patterns(d)] for d in docs]
+    patterns = [[r.text for r in extract_patterns(d).patterns] for d in docs]
 
     # warm-up (sessions, caches)
     w = document_text(docs[0])

@@ -210,7 +210,7 @@ def set_updates(plan: IndexPlan, now: float) -> list[tuple[str, SetMemberUpdate]
     if new_set is not None and doc is not None:
         out.append((new_set, SetMemberUpdate(
             set_id=new_set, source_id=sp.source_id, source_version=doc.version, uri=doc.uri,
-            language=doc.language or (sp.summary or {}).get("language"),
+            language=doc.language or (sp.summary.language if sp.summary else None),
             quality=sp.quality.score if sp.quality else None, summary=sp.summary, emitted_at=now)))
     for set_id in plan.previous_sets:
         if set_id == new_set:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 
@@ -26,10 +26,12 @@ from processors.ids import point_id
 from processors.quality.scorers import is_gated
 from processors.results import Rejection
 from processors.validate import parse_document, source_id_from_key
-from schemas.documents import Document, DocumentInfo
+from processors.patterns import DetectorFailure, Extraction
+from schemas.documents import Document, DocumentInfo, DocumentType
 from schemas.messages import InputMessage
 from schemas.patterns import PatternRecord, QualityScore
 from schemas.points import StoredPoint
+from schemas.structure import StructureSummary
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,8 @@ class Extracted:
     doc: Document
     quality: QualityScore
     patterns: tuple[PatternRecord, ...]
-    summary: dict[str, Any] | None = None
+    summary: StructureSummary | None = None  # code of a set: what the set stage merges across files
+    failures: tuple[DetectorFailure, ...] = ()  # detectors that failed (their findings are missing)
     stage_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -167,19 +170,25 @@ def gate(candidate: Candidate, quality: QualityScore, threshold: float, quality_
     return Scored(candidate.msg, candidate.doc, quality, stage_ms)
 
 
-Extractor = Callable[[Document], tuple[list[PatternRecord], dict[str, Any] | None]]
+Extractor = Callable[[Document], Extraction]
 
 
 def extract(scored: Scored, extractor: Extractor) -> Extracted | Rejected:
-    """Run the extractor; an extractor that still raises rejects the document (stage ``extract``)."""
+    """Run the extractor; keep the structure summary only for code of a set (the set stage's input).
+
+    Extractors fall back to passages and report failing detectors as values; one that still raises
+    rejects the document (stage ``extract``).
+    """
     t = time.perf_counter()
     try:
-        patterns, summary = extractor(scored.doc)
+        found = extractor(scored.doc)
     except Exception as exc:  # noqa: BLE001 - extractors must not stop the stage; the DLQ says why
         log.exception("extractor failed on %s", scored.doc.id)
         return Rejected(scored.msg, Rejection("extract", "extractor_error", f"{type(exc).__name__}: {exc}"),
                         scored.doc.id, {**scored.stage_ms, "extract": _ms(t)})
-    return Extracted(scored.msg, scored.doc, scored.quality, tuple(patterns), summary,
+    doc = scored.doc
+    summary = found.summary if doc.set_id and doc.type == DocumentType.code else None
+    return Extracted(scored.msg, doc, scored.quality, tuple(found.patterns), summary, tuple(found.failures),
                      {**scored.stage_ms, "extract": _ms(t)})
 
 

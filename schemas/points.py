@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from schemas.documents import DocumentInfo
 from schemas.patterns import PatternRecord, QualityScore
+from schemas.structure import StructureSummary
 
 #: Bumped when the record's meaning changes; an indexer refuses versions it does not know.
 POINTS_SCHEMA_VERSION = 1
@@ -80,7 +81,7 @@ class SourcePoints(BaseModel):
     quality: QualityScore | None = None
     model_versions: dict[str, str] = Field(default_factory=dict)
     points: list[ComputedPoint] = Field(default_factory=list)
-    summary: dict[str, Any] | None = Field(None, description="Structural summary of a code document of a set")
+    summary: StructureSummary | None = Field(None, description="Structural summary of a code document of a set")
     origin: Literal["document", "set"] = Field("document", description="set: the set-level patterns of a set")
     set_members: int | None = Field(None, description="origin set: members the detection ran over")
     set_detections: int | None = Field(None, description="origin set: cross-file design-pattern records")

@@ -32,10 +32,8 @@ from processors.outcomes import (Candidate, Deleted, Embedded, Extracted, Final,
 from processors.patterns import extract_patterns
 from processors.quality.scorers import BaselineScorer, QualityScorer
 from processors.results import Rejection
-from schemas.documents import Document, DocumentType
 from schemas.messages import InputMessage, OutMessage
 from schemas.points import StoredPoint
-from schemas.patterns import PatternRecord
 from streams import metrics
 from streams.retry import retry_transient
 
@@ -52,13 +50,6 @@ class StoreReader(Protocol):
     """Read access to the vector store, where this process has it (to reuse unchanged vectors)."""
 
     def points_of_source(self, source_id: str, with_vectors: bool = False) -> list[StoredPoint]: ...
-
-
-def extract_with_summary(doc: Document) -> tuple[list[PatternRecord], dict[str, Any] | None]:
-    """Patterns, plus the structural summary of a code document that belongs to a set."""
-    structure: list[dict[str, Any]] | None = [] if doc.set_id and doc.type == DocumentType.code else None
-    patterns = extract_patterns(doc, structure_out=structure)
-    return patterns, (structure[0] if structure else None)
 
 
 def _ms(start: float) -> float:
@@ -166,7 +157,12 @@ class ComputeStage:
         qualities = scorer.score_many([c.doc for c in candidates], doc_vectors)
         ms = (time.perf_counter() - t) * 1000 / len(candidates)
         steps = [gate(c, q, self.settings.quality_threshold, ms) for c, q in zip(candidates, qualities)]
-        return [extract(step, extract_with_summary) if isinstance(step, Scored) else step for step in steps]
+        out = [extract(step, extract_patterns) if isinstance(step, Scored) else step for step in steps]
+        for step in out:
+            for failure in step.failures if isinstance(step, Extracted) else ():
+                log.error("document %s: detector %s failed: %s", failure.document_id, failure.detector, failure.error)
+                metrics.DETECTOR_FAILURES.labels(detector=failure.detector).inc()
+        return out
 
     # -- 3. vectors --------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ DOCUMENTS = Counter("assay_documents_total", "Input messages by outcome", ["outc
 PATTERNS_INDEXED = Counter("assay_patterns_indexed_total", "Pattern points upserted to the vector store")
 PATTERNS_DELETED = Counter("assay_patterns_deleted_total", "Pattern points removed (stale, gated or source deleted)")
 DEAD_LETTERS = Counter("assay_dead_letters_total", "Inputs sent to the DLQ", ["stage", "error_class"])
+DETECTOR_FAILURES = Counter("assay_detector_failures_total", "Pattern detectors that raised (a bug)", ["detector"])
 RETRIES = Counter("assay_retries_total", "Retried operations after a transient failure", ["stage"])
 STAGE_SECONDS = Histogram(
     "assay_stage_seconds", "Time per pipeline stage for one micro-batch", ["stage"],

@@ -39,7 +39,7 @@ from processors.results import Rejection
 from processors.set_points import set_document, set_quality
 from schemas.messages import InputMessage, OutMessage
 from schemas.points import ComputedPoint, SourcePoints
-from schemas.sets import SetMemberUpdate
+from schemas.sets import SetMember, SetMemberUpdate
 from streams import metrics
 from streams.compute import EmbedService, StoreReader
 from streams.retry import retry_transient
@@ -171,9 +171,9 @@ class SetStage:
                 continue
             value = None
             if update.summary is not None:
-                value = pack_member({"source_version": update.source_version, "uri": update.uri,
-                                     "language": update.language, "quality": update.quality,
-                                     "summary": update.summary})
+                value = pack_member(SetMember(source_version=update.source_version, uri=update.uri,
+                                              language=update.language, quality=update.quality,
+                                              summary=update.summary))
             write = self.table.put(update.set_id, update.source_id, value, msg.partition)
             if write is not None:
                 out.append(write)
@@ -197,7 +197,11 @@ class SetStage:
         """Re-detect one set; the points record for its pseudo source (or dead letters if it cannot be embedded)."""
         t0 = time.perf_counter()
         members = {sid: unpack_member(blob) for sid, blob in self.table.members(set_id, partition).items()}
-        records = await asyncio.to_thread(set_patterns, set_id, members, max_chars=self.max_chars)
+        found = await asyncio.to_thread(set_patterns, set_id, members, max_chars=self.max_chars)
+        records = list(found.patterns)
+        for failure in found.failures:
+            log.error("set %s: detector %s failed: %s", set_id, failure.detector, failure.error)
+            metrics.DETECTOR_FAILURES.labels(detector=failure.detector).inc()
         stage_ms = {"detect": round((time.perf_counter() - t0) * 1000, 3)}
         doc = set_document(set_id, members)
         quality = set_quality(members)

@@ -155,7 +155,7 @@ def test_the_set_state_survives_a_restart_and_updates_overwrite(topics, start_wo
     state: dict[bytes, bytes] = {}
     for p in range(topics.kafka.partitions):
         state.update(read_partition(topics.conf, topics.name(SET_STATE), p))
-    assert [unpack_member(v)["uri"] for v in state.values()] == [f"{SET}/listeners.py"]
+    assert [unpack_member(v).uri for v in state.values()] == [f"{SET}/listeners.py"]
 
 
 def test_a_bad_set_update_goes_to_the_dlq(topics, start_worker):

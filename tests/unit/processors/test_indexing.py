@@ -11,6 +11,7 @@ from processors.indexing import IndexPlan, plan_index, point_payload
 from schemas.documents import DocumentInfo
 from schemas.patterns import PatternRecord, QualityScore, Span
 from schemas.points import ComputedPoint, InputRef, SourcePoints, StoredPoint
+from schemas.structure import SCHEMA_VERSION, StructureSummary
 
 DOC = DocumentInfo(id="src/a.py", type="code", version="v2", uri="src/a.py", language="python", set_id="A")
 Q = QualityScore(score=3.5, label="very_good", model_version="baseline-1.0.0")
@@ -81,14 +82,14 @@ def test_index_messages_announce_upserts_deletes_and_the_metric():
     assert [e["event"] for e in events] == ["upsert", "delete"]
 
 
-def _plan(outcome: str, *, set_id: str | None, old_sets: list[str], summary: dict | None) -> IndexPlan:
+def _plan(outcome: str, *, set_id: str | None, old_sets: list[str], summary: StructureSummary | None) -> IndexPlan:
     doc = DOC.model_copy(update={"set_id": set_id})
     sp = record(doc=doc, summary=summary, action="remove" if outcome in ("gated", "deleted") else "index")
     return IndexPlan(sp, outcome, previous_sets=tuple(sorted(set(old_sets))))  # type: ignore[arg-type]
 
 
 def test_the_indexer_tells_the_set_agent_about_joins_moves_and_leaves():
-    summary = {"classes": [], "functions": []}
+    summary = StructureSummary(schema_version=SCHEMA_VERSION, language="python")
     joined = set_updates(_plan("indexed", set_id="B", old_sets=[], summary=summary), 1.0)
     assert [(s, u.summary is not None) for s, u in joined] == [("B", True)]
     assert joined[0][1].source_version == "v2"

@@ -9,6 +9,7 @@ from processors.events import compute_messages
 from processors.outcomes import (Candidate, Deleted, Gated, Rejected, Scored, Superseded, decide_input, embedded,
                                  extract, gate, reusable_vectors, supersede)
 from processors.indexing import plan_index
+from processors.patterns import Extraction
 from schemas.messages import InputMessage
 from schemas.patterns import PatternRecord, QualityScore, Span
 from schemas.points import SourcePoints, StoredPoint
@@ -52,8 +53,9 @@ def _extracted():
     failed = extract(scored, broken)
     assert isinstance(failed, Rejected) and failed.rejection.stage == "extract"
     assert "ValueError: parser bug" in failed.rejection.reason
-    x = extract(scored, lambda doc: ([PatternRecord(key="k", kind="function", name="f", text="f",
-                                                    span=Span(start_line=1, end_line=1), extractor="t/1")], None))
+    x = extract(scored, lambda doc: Extraction((PatternRecord(key="k", kind="function", name="f", text="f",
+                                                              span=Span(start_line=1, end_line=1), extractor="t/1"),),
+                                               None, ()))
     assert not isinstance(x, Rejected) and [p.key for p in x.patterns] == ["k"]
     return x
 
