@@ -28,8 +28,11 @@ class TopicState:
 
 
 def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_factor: int = 1,
-                  timeout_s: float = 30.0) -> list[TopicState]:
+                  timeout_s: float = 30.0, *, min_insync_replicas: int | None = None) -> list[TopicState]:
     """Create each topic with its partitions and configs; existing ones are left as they are.
+
+    ``min_insync_replicas`` is added to every new topic's configs when given. Choosing the
+    replication for a cluster is :func:`infra.kafka.provision.provision_topics`' job.
 
     Raises:
         BrokerError: the broker is unreachable, refused a topic, or an existing topic has a
@@ -42,7 +45,8 @@ def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_
     to_create = [s for s in specs if s.name not in existing]
     if to_create:
         futures = admin.create_topics(
-            [NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config)) for s in to_create],
+            [NewTopic(s.name, s.partitions, replication_factor, config=_configs(s, min_insync_replicas))
+             for s in to_create],
             request_timeout=timeout_s,
         )
         for name, fut in futures.items():
@@ -64,6 +68,13 @@ def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_
             )
         states.append(TopicState(spec.name, spec.partitions, spec.name in created))
     return states
+
+
+def _configs(spec: TopicSpec, min_insync_replicas: int | None) -> dict[str, str]:
+    config = dict(spec.config)
+    if min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(min_insync_replicas)
+    return config
 
 
 def delete_topics(conf: dict[str, Any], names: Iterable[str], timeout_s: float = 30.0) -> None:
