@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
@@ -68,9 +68,16 @@ def read_dead_letters(conf: dict[str, Any], kafka: KafkaSettings, *, timeout_s: 
         consumer.close()
 
 
-def select(letters: Iterable[StoredDeadLetter], flt: DeadLetterFilter, limit: int | None) -> list[StoredDeadLetter]:
+def select(letters: Iterable[StoredDeadLetter], flt: DeadLetterFilter, limit: int | None, *,
+           on_excluded_replay: Callable[[StoredDeadLetter], None] | None = None) -> list[StoredDeadLetter]:
+    """The first ``limit`` letters ``flt`` matches; ``on_excluded_replay`` hears of replays it left out."""
     out: list[StoredDeadLetter] = []
+    with_replays = replace(flt, include_replayed=True)
     for stored in letters:
+        if not flt.include_replayed and stored.letter.replay_of and with_replays.matches(stored.letter):
+            if on_excluded_replay:
+                on_excluded_replay(stored)
+            continue
         if flt.matches(stored.letter):
             out.append(stored)
             if limit is not None and len(out) >= limit:

@@ -16,7 +16,8 @@ from aiohttp import web
 from infra.http_auth import bearer_matches, require_token_when_exposed
 from infra.settings import Settings
 
-__all__ = ["MAX_BODY_BYTES", "MAX_QUERY_BYTES", "OPEN_PATHS", "protect_web", "web_guard"]
+__all__ = ["MAX_BODY_BYTES", "MAX_QUERY_BYTES", "OPEN_PATHS", "auth_headers", "check_web_exposure", "protect_web",
+           "web_guard"]
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 #: The longest query string accepted (under aiohttp's own 8 KiB request-line limit, so the answer is ours).
@@ -52,12 +53,17 @@ def web_guard(token: str | None) -> Callable[[web.Request, Handler], Awaitable[w
     return guard
 
 
-def protect_web(app: faust.App, settings: Settings) -> None:
-    """Refuse an unauthenticated exposed API, then install the guard. Raises ConfigError."""
+def check_web_exposure(settings: Settings) -> str | None:
+    """The API's token; ConfigError when the API would be exposed without one (and no opt-out)."""
     token = settings.web_token.get_secret_value() if settings.web_token else None
     require_token_when_exposed(settings.web_host, token, settings.web_allow_no_token, service="the worker API",
                                set_token="ASSAY_WEB_TOKEN", opt_out="ASSAY_WEB_ALLOW_NO_TOKEN=true")
-    app.web.web_app.middlewares.append(web_guard(token))
+    return token
+
+
+def protect_web(app: faust.App, settings: Settings) -> None:
+    """Refuse an unauthenticated exposed API, then install the guard. Raises ConfigError."""
+    app.web.web_app.middlewares.append(web_guard(check_web_exposure(settings)))
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import click
 import orjson
 
-from streams.cli.common import kafka_conf, settings
+from streams.cli.common import settings
 
 __all__ = ["dlq"]
 
@@ -52,7 +52,12 @@ def _select(error_classes: tuple[str, ...], stages: tuple[str, ...], since: floa
     def unreadable(partition: int, offset: int, why: str) -> None:
         click.echo(f"skipped {partition}:{offset}: not a dead letter ({why})", err=True)
 
-    return conf, kafka, select(read_dead_letters(conf, kafka, on_unreadable=unreadable), flt, limit)
+    def excluded_replay(stored: Any) -> None:
+        click.echo(f"skipped {stored.replay_id}: a replay of {stored.letter.replay_of} that was rejected again "
+                   "(--include-replayed replays it)", err=True)
+
+    letters = read_dead_letters(conf, kafka, on_unreadable=unreadable)
+    return conf, kafka, select(letters, flt, limit, on_excluded_replay=excluded_replay)
 
 
 @click.group()

@@ -21,9 +21,11 @@ def worker(loglevel: str, role: str | None) -> None:
 
     Exit codes: 0 stopped, 2 configuration error, 3 stalled or crashed (watchdog), 4 forced stop.
     """
+    from streams.web_auth import check_web_exposure
     from streams.worker import run_worker
 
     s = settings()
     if role is not None:
         s = s.model_copy(update={"worker_role": role})
+    check_web_exposure(s)  # before minutes of loading models, not after
     sys.exit(run_worker(s, loglevel=loglevel))
