@@ -14,11 +14,11 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from pydantic import ValidationError
 
 from infra.errors import AssayError
-from infra.kafka.admin import partition_counts
+from infra.kafka.admin import partition_counts, read_to_end
 from infra.kafka.topics import SOURCES_DLQ, SOURCES_RAW, topic_specs
 from infra.settings import KafkaSettings
 from processors.replay import (DeadLetterFilter, Original, StoredDeadLetter, kept_original, mismatch,
@@ -40,32 +40,15 @@ def read_dead_letters(conf: dict[str, Any], kafka: KafkaSettings, *, timeout_s: 
     partitions = partition_counts(conf).get(topic)
     if not partitions:
         raise AssayError(f"topic {topic!r} does not exist on the broker; run `assay topics create`")
-    consumer = _reader(conf)
-    pending = set(range(partitions))
-    try:
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
-        deadline = time.monotonic() + timeout_s
-        while pending:
-            if time.monotonic() > deadline:
-                raise AssayError(f"reading {topic} did not reach its end within {timeout_s:.0f}s")
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    pending.discard(msg.partition())
-                    continue
-                raise AssayError(f"reading {topic}: {err}")
-            try:
-                letter = DeadLetter.model_validate_json(msg.value() or b"")
-            except ValidationError as exc:
-                if on_unreadable:
-                    on_unreadable(msg.partition(), msg.offset(), str(exc).splitlines()[0])
-                continue
-            yield StoredDeadLetter(msg.partition(), msg.offset(), letter)
-    finally:
-        consumer.close()
+    for msg in read_to_end(conf, topic, range(partitions), group=f"assay-dlq-{uuid.uuid4().hex[:8]}",
+                           timeout_s=timeout_s):
+        try:
+            letter = DeadLetter.model_validate_json(msg.value() or b"")
+        except ValidationError as exc:
+            if on_unreadable:
+                on_unreadable(msg.partition(), msg.offset(), str(exc).splitlines()[0])
+            continue
+        yield StoredDeadLetter(msg.partition(), msg.offset(), letter)
 
 
 def select(letters: Iterable[StoredDeadLetter], flt: DeadLetterFilter, limit: int | None, *,
