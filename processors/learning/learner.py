@@ -1,0 +1,237 @@
+"""An online softmax head over fixed features: mini-batch updates mixed with replay.
+
+The head is ``P(class | x) = softmax(x · W + b)``. For the quality model's linear half, ``x`` is
+``[frozen linear-half logits (3), MiniLM embedding (384), standardized statistics (18)]`` and the
+head starts at ``W = [I; 0; 0], b = 0``, i.e. exactly the shipped model; because the head is
+linear in those blocks it folds back into the linear half's own weights
+(:func:`processors.learning.fold.fold_head`). Nothing here knows that layout: any dense features.
+
+Each :meth:`OnlineSoftmax.partial_fit` takes the new labelled rows, draws ``replay_ratio`` times
+as many rows from the :class:`~processors.learning.replay.ReplayBuffer` (training set included),
+and takes one optimizer step on the weighted cross-entropy of the union plus an L2 pull towards
+an *anchor* (the weights it started from, L2-SP): replay and the anchor both keep the head from
+forgetting what it knew. :meth:`OnlineSoftmax.on_drift` applies a :class:`DriftPolicy` after a
+confirmed concept shift, when forgetting is the point.
+
+>>> head = HeadParams.identity(dim=2, classes=2)
+>>> learner = OnlineSoftmax(head, LearnerConfig(optimizer=OptimizerConfig(lr=0.1, decay_steps=0), replay_ratio=0))
+>>> X = np.array([[1.0, 0.0], [0.0, 1.0]]); y = np.array([1, 0])   # the opposite of the identity head
+>>> before = learner.predict_proba(X)[:, 1].round(2).tolist()
+>>> for _ in range(60):
+...     _ = learner.partial_fit(X, y)
+>>> before, bool((learner.predict_proba(X).argmax(axis=1) == y).all())
+([0.27, 0.73], True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from processors.learning.optimizer import Optimizer, OptimizerConfig
+from processors.learning.replay import ReplayBuffer
+from processors.learning.state import pack, prefixed, unpack, unprefixed
+
+__all__ = ["DriftPolicy", "FitReport", "HeadParams", "LearnerConfig", "OnlineSoftmax", "softmax"]
+
+STATE_KIND = "assay-learning/learner/1"
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    """Weights ``(d, k)`` and bias ``(k,)`` of a softmax head (float64)."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+
+    def __post_init__(self) -> None:
+        w, b = np.asarray(self.weights, np.float64), np.asarray(self.bias, np.float64)
+        if w.ndim != 2 or b.shape != (w.shape[1],):
+            raise ValueError(f"head weights {w.shape} and bias {b.shape} do not fit")
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "bias", b)
+
+    @classmethod
+    def identity(cls, dim: int, classes: int) -> HeadParams:
+        """``W = [I; 0]``: the first ``classes`` features are passed through as logits."""
+        w = np.zeros((dim, classes))
+        w[:classes, :classes] = np.eye(classes)
+        return cls(w, np.zeros(classes))
+
+    @property
+    def dim(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def classes(self) -> int:
+        return self.weights.shape[1]
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, np.float64) @ self.weights + self.bias
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return softmax(self.logits(X))
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """How the head learns.
+
+    Attributes:
+        optimizer: step-size rule.
+        l2: strength of the pull towards the anchor weights (per update, on the mean loss).
+        replay_ratio: replayed rows per new row in each update (0 = no replay).
+        recent_share: share of replayed rows drawn from the recency ring.
+        replay_capacity, replay_recent: reservoir and ring sizes.
+        seed: seed of the replay draws (restored exactly from a checkpoint).
+    """
+
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    l2: float = 1e-3
+    replay_ratio: float = 1.0
+    recent_share: float = 0.3
+    replay_capacity: int = 5000
+    replay_recent: int = 500
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LearnerConfig:
+        d = dict(d)
+        return cls(optimizer=OptimizerConfig(**d.pop("optimizer")), **d)
+
+
+@dataclass(frozen=True)
+class DriftPolicy:
+    """What the learner does after a *confirmed* concept shift.
+
+    Attributes:
+        replay_factor: multiplier of pre-shift replay rows' weight (0 drops them: under the new
+            concept their labels are wrong, and the training set is among them).
+        restart_rate: back to the optimizer's full base rate, times ``rate_boost`` fading with
+            half-life ``boost_half_life`` updates (the head has far to go and few updates to get there).
+        forget_moments: also drop the optimizer's moments.
+        reanchor: the L2 anchor moves to the current weights (stop pulling back to the old concept).
+    """
+
+    replay_factor: float = 0.0
+    restart_rate: bool = True
+    forget_moments: bool = False
+    reanchor: bool = True
+    rate_boost: float = 3.0
+    boost_half_life: int = 50
+
+
+IGNORE_DRIFT = DriftPolicy(replay_factor=1.0, restart_rate=False, forget_moments=False, reanchor=False, rate_boost=1.0)
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """One update: rows learned, rows replayed, the batch's weighted loss before the step, the rate used."""
+
+    new: int
+    replayed: int
+    loss: float
+    rate: float
+
+
+class OnlineSoftmax:
+    """A softmax head learning from mini-batches, with replay and an anchor (see the module doc)."""
+
+    def __init__(self, head: HeadParams, config: LearnerConfig | None = None) -> None:
+        self.config = config or LearnerConfig()
+        self.params = {"W": head.weights.copy(), "b": head.bias.copy()}
+        self.anchor = head.weights.copy()
+        self.optimizer = Optimizer(self.config.optimizer)
+        self.replay = ReplayBuffer(head.dim, self.config.replay_capacity, self.config.replay_recent)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.epoch = 0  # drift epochs so far: replay rows remember theirs
+        self.learned = 0  # labelled rows learned (replay not counted)
+
+    @property
+    def head(self) -> HeadParams:
+        """A frozen copy of the current weights (a candidate version's head)."""
+        return HeadParams(self.params["W"].copy(), self.params["b"].copy())
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return softmax(np.asarray(X, np.float64) @ self.params["W"] + self.params["b"])
+
+    def seed_replay(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> None:
+        """Put the training set (or any earlier labelled rows) into the replay reservoir."""
+        self.replay.seed(np.asarray(X, np.float32), np.asarray(y, np.int64), self.rng, w)
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> FitReport:
+        """One optimizer step on new rows ``X`` (n, d), classes ``y`` (n,), weights ``w`` (n,) plus
+        replayed rows; then the new rows join the replay buffer."""
+        X = np.asarray(X, np.float64)
+        y = np.asarray(y, np.int64)
+        w = np.ones(len(y)) if w is None else np.asarray(w, np.float64)
+        if X.shape != (len(y), self.params["W"].shape[0]) or w.shape != y.shape:
+            raise ValueError(f"X {X.shape}, y {y.shape}, w {w.shape} do not fit a head of {self.params['W'].shape}")
+        if len(y) == 0:
+            return FitReport(0, 0, 0.0, self.optimizer.rate())
+        c = self.config
+        n_replay = int(round(c.replay_ratio * len(y)))
+        Xr, yr, wr = self.replay.sample(n_replay, self.rng, c.recent_share)
+        Xa, ya, wa = np.concatenate([X, Xr]), np.concatenate([y, yr]), np.concatenate([w, wr])
+        W, b = self.params["W"], self.params["b"]
+        P = softmax(Xa @ W + b)
+        total = wa.sum()
+        loss = float(-(wa * np.log(np.clip(P[np.arange(len(ya)), ya], 1e-12, 1.0))).sum() / max(total, 1e-12))
+        G = P
+        G[np.arange(len(ya)), ya] -= 1.0
+        G *= (wa / max(total, 1e-12))[:, None]
+        rate = self.optimizer.rate()
+        self.optimizer.step(self.params, {"W": Xa.T @ G + c.l2 * (W - self.anchor), "b": G.sum(axis=0)})
+        self.replay.add(X.astype(np.float32), y, w, epoch=self.epoch, rng=self.rng)
+        self.learned += len(y)
+        return FitReport(len(y), len(yr), loss, rate)
+
+    def on_drift(self, policy: DriftPolicy) -> None:
+        """Start a new drift epoch and apply ``policy`` (see :class:`DriftPolicy`)."""
+        self.epoch += 1
+        if policy.replay_factor != 1.0:
+            self.replay.reweight_before(self.epoch, policy.replay_factor)
+        if policy.restart_rate:
+            self.optimizer.restart(forget_moments=policy.forget_moments, boost=policy.rate_boost,
+                                   boost_half_life=policy.boost_half_life)
+        if policy.reanchor:
+            self.anchor = self.params["W"].copy()
+
+    # ------------------------------------------------------------------ state
+    def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        oa, om = self.optimizer.to_state()
+        ra, rm = self.replay.to_state()
+        arrays = {"W": self.params["W"], "b": self.params["b"], "anchor": self.anchor}
+        arrays |= prefixed("opt", oa) | prefixed("replay", ra)
+        meta = {"config": self.config.to_dict(), "optimizer": om, "replay": rm, "epoch": self.epoch,
+                "learned": self.learned, "rng": self.rng.bit_generator.state}
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> OnlineSoftmax:
+        learner = cls(HeadParams(arrays["W"], arrays["b"]), LearnerConfig.from_dict(meta["config"]))
+        learner.anchor = arrays["anchor"].astype(np.float64).copy()
+        learner.optimizer = Optimizer.from_state(unprefixed("opt", arrays), meta["optimizer"])
+        learner.replay = ReplayBuffer.from_state(unprefixed("replay", arrays), meta["replay"])
+        learner.rng.bit_generator.state = meta["rng"]
+        learner.epoch, learner.learned = int(meta["epoch"]), int(meta["learned"])
+        return learner
+
+    def to_bytes(self) -> bytes:
+        """Everything needed to continue exactly: weights, anchor, optimizer, replay, RNG."""
+        return pack(STATE_KIND, *self.to_state())
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> OnlineSoftmax:
+        return cls.from_state(*unpack(blob, STATE_KIND))
