@@ -10,8 +10,10 @@ Each :meth:`OnlineSoftmax.partial_fit` takes the new labelled rows, draws ``repl
 as many rows from the :class:`~processors.learning.replay.ReplayBuffer` (training set included),
 and takes one optimizer step on the weighted cross-entropy of the union plus an L2 pull towards
 an *anchor* (the weights it started from, L2-SP): replay and the anchor both keep the head from
-forgetting what it knew. :meth:`OnlineSoftmax.on_drift` applies a :class:`DriftPolicy` after a
-confirmed concept shift, when forgetting is the point.
+forgetting what it knew. With ``average_half_life`` the head that predicts (and is cut as a
+candidate) is an exponential moving average of the iterates (Polyak-Ruppert style), which removes
+most of the step-to-step noise of a small-batch optimizer. :meth:`OnlineSoftmax.on_drift` applies
+a :class:`DriftPolicy` after a confirmed concept shift, when forgetting is the point.
 
 >>> head = HeadParams.identity(dim=2, classes=2)
 >>> learner = OnlineSoftmax(head, LearnerConfig(optimizer=OptimizerConfig(lr=0.1, decay_steps=0), replay_ratio=0))
@@ -91,6 +93,8 @@ class LearnerConfig:
         replay_ratio: replayed rows per new row in each update (0 = no replay).
         recent_share: share of replayed rows drawn from the recency ring.
         replay_capacity, replay_recent: reservoir and ring sizes.
+        average_half_life: half-life, in updates, of the moving average of the weights that
+            predicts; 0 predicts with the last iterate.
         seed: seed of the replay draws (restored exactly from a checkpoint).
     """
 
@@ -100,6 +104,7 @@ class LearnerConfig:
     recent_share: float = 0.3
     replay_capacity: int = 5000
     replay_recent: int = 500
+    average_half_life: int = 0
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +156,7 @@ class OnlineSoftmax:
     def __init__(self, head: HeadParams, config: LearnerConfig | None = None) -> None:
         self.config = config or LearnerConfig()
         self.params = {"W": head.weights.copy(), "b": head.bias.copy()}
+        self.average = {"W": head.weights.copy(), "b": head.bias.copy()}  # what predicts when averaging
         self.anchor = head.weights.copy()
         self.optimizer = Optimizer(self.config.optimizer)
         self.replay = ReplayBuffer(head.dim, self.config.replay_capacity, self.config.replay_recent)
@@ -159,12 +165,18 @@ class OnlineSoftmax:
         self.learned = 0  # labelled rows learned (replay not counted)
 
     @property
+    def _predicting(self) -> dict[str, np.ndarray]:
+        return self.average if self.config.average_half_life > 0 else self.params
+
+    @property
     def head(self) -> HeadParams:
-        """A frozen copy of the current weights (a candidate version's head)."""
-        return HeadParams(self.params["W"].copy(), self.params["b"].copy())
+        """A frozen copy of the weights that predict (a candidate version's head)."""
+        p = self._predicting
+        return HeadParams(p["W"].copy(), p["b"].copy())
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return softmax(np.asarray(X, np.float64) @ self.params["W"] + self.params["b"])
+        p = self._predicting
+        return softmax(np.asarray(X, np.float64) @ p["W"] + p["b"])
 
     def seed_replay(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> None:
         """Put the training set (or any earlier labelled rows) into the replay reservoir."""
@@ -193,6 +205,11 @@ class OnlineSoftmax:
         G *= (wa / max(total, 1e-12))[:, None]
         rate = self.optimizer.rate()
         self.optimizer.step(self.params, {"W": Xa.T @ G + c.l2 * (W - self.anchor), "b": G.sum(axis=0)})
+        if c.average_half_life > 0:
+            keep = 0.5 ** (1.0 / c.average_half_life)
+            for name, value in self.params.items():
+                self.average[name] *= keep
+                self.average[name] += (1.0 - keep) * value
         self.replay.add(X.astype(np.float32), y, w, epoch=self.epoch, rng=self.rng)
         self.learned += len(y)
         return FitReport(len(y), len(yr), loss, rate)
@@ -207,12 +224,15 @@ class OnlineSoftmax:
                                    boost_half_life=policy.boost_half_life)
         if policy.reanchor:
             self.anchor = self.params["W"].copy()
+        if policy.restart_rate:  # the average would drag the old concept along for a half-life
+            self.average = {k: v.copy() for k, v in self.params.items()}
 
     # ------------------------------------------------------------------ state
     def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         oa, om = self.optimizer.to_state()
         ra, rm = self.replay.to_state()
-        arrays = {"W": self.params["W"], "b": self.params["b"], "anchor": self.anchor}
+        arrays = {"W": self.params["W"], "b": self.params["b"], "anchor": self.anchor,
+                  "avg.W": self.average["W"], "avg.b": self.average["b"]}
         arrays |= prefixed("opt", oa) | prefixed("replay", ra)
         meta = {"config": self.config.to_dict(), "optimizer": om, "replay": rm, "epoch": self.epoch,
                 "learned": self.learned, "rng": self.rng.bit_generator.state}
@@ -222,6 +242,7 @@ class OnlineSoftmax:
     def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> OnlineSoftmax:
         learner = cls(HeadParams(arrays["W"], arrays["b"]), LearnerConfig.from_dict(meta["config"]))
         learner.anchor = arrays["anchor"].astype(np.float64).copy()
+        learner.average = {"W": arrays["avg.W"].astype(np.float64).copy(), "b": arrays["avg.b"].astype(np.float64).copy()}
         learner.optimizer = Optimizer.from_state(unprefixed("opt", arrays), meta["optimizer"])
         learner.replay = ReplayBuffer.from_state(unprefixed("replay", arrays), meta["replay"])
         learner.rng.bit_generator.state = meta["rng"]

@@ -3,6 +3,8 @@ shift when told, and restores exactly from its bytes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -117,9 +119,11 @@ def test_adam_restart_returns_to_the_full_rate() -> None:
     assert np.all(np.abs(p["w"] - before) <= 0.1 + 1e-9)  # no bias-correction overshoot
 
 
-def test_state_bytes_continue_exactly() -> None:
+@pytest.mark.parametrize("half_life", [0, 20])
+def test_state_bytes_continue_exactly(half_life: int) -> None:
     X, y = _blobs(960, 8)
-    a = OnlineSoftmax(HeadParams.identity(6, 3), LearnerConfig(replay_capacity=300, replay_recent=50))
+    a = OnlineSoftmax(HeadParams.identity(6, 3), LearnerConfig(replay_capacity=300, replay_recent=50,
+                                                               average_half_life=half_life))
     a.seed_replay(*_blobs(400, 9))
     _stream(a, X[:480], y[:480])
     a.on_drift(DriftPolicy(replay_factor=0.5))
@@ -128,3 +132,17 @@ def test_state_bytes_continue_exactly() -> None:
     _stream(b, X[480:], y[480:])
     assert np.array_equal(a.params["W"], b.params["W"]) and np.array_equal(a.params["b"], b.params["b"])
     assert a.to_bytes() == b.to_bytes()
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_weight_averaging_smooths_the_iterates() -> None:
+    X, y = _blobs(4000, 10)
+    Xt, yt = _blobs(2000, 11)
+    cfg = LearnerConfig(optimizer=OptimizerConfig(lr=0.2, decay_steps=0), replay_ratio=0, l2=0)
+    last, avg = (OnlineSoftmax(HeadParams(np.zeros((6, 3)), np.zeros(3)), replace(cfg, average_half_life=h))
+                 for h in (0, 30))
+    _stream(last, X, y, batch=8)
+    _stream(avg, X, y, batch=8)
+    loss = lambda m: Tally.of(yt, m.predict_proba(Xt)).snapshot().log_loss  # noqa: E731
+    assert loss(avg) < loss(last)
+    assert not np.array_equal(avg.head.weights, avg.params["W"])
