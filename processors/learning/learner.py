@@ -124,20 +124,27 @@ class DriftPolicy:
         replay_factor: multiplier of pre-shift replay rows' weight (0 drops them: under the new
             concept their labels are wrong, and the training set is among them).
         restart_rate: back to the optimizer's full base rate, times ``rate_boost`` fading with
-            half-life ``boost_half_life`` updates (the head has far to go and few updates to get there).
+            half-life ``boost_half_life`` updates.
         forget_moments: also drop the optimizer's moments.
-        reanchor: the L2 anchor moves to the current weights (stop pulling back to the old concept).
+        release_anchor: stop the L2 pull towards the published weights (they encode the old
+            concept) until the next :meth:`OnlineSoftmax.rebase`.
+        catch_up_steps: extra optimizer steps per batch, each on a fresh replay draw, during the
+            next ``catch_up_labels`` labels. An adaptive optimizer moves a weight by about one
+            rate per step, so after a shift the head is short of *steps*, not of labels.
     """
 
     replay_factor: float = 0.0
     restart_rate: bool = True
     forget_moments: bool = False
-    reanchor: bool = True
+    release_anchor: bool = True
     rate_boost: float = 3.0
     boost_half_life: int = 50
+    catch_up_steps: int = 0
+    catch_up_labels: int = 0
 
 
-IGNORE_DRIFT = DriftPolicy(replay_factor=1.0, restart_rate=False, forget_moments=False, reanchor=False, rate_boost=1.0)
+IGNORE_DRIFT = DriftPolicy(replay_factor=1.0, restart_rate=False, forget_moments=False, release_anchor=False,
+                           rate_boost=1.0)
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,9 @@ class OnlineSoftmax:
         self.config = config or LearnerConfig()
         self.params = {"W": head.weights.copy(), "b": head.bias.copy()}
         self.average = {"W": head.weights.copy(), "b": head.bias.copy()}  # what predicts when averaging
-        self.anchor = head.weights.copy()
+        self.anchor: np.ndarray | None = head.weights.copy()  # L2-SP target; None after a released drift
+        self.catch_up_left = 0  # labels still learned with extra steps after a drift
+        self.catch_up_steps = 0
         self.optimizer = Optimizer(self.config.optimizer)
         self.replay = ReplayBuffer(head.dim, self.config.replay_capacity, self.config.replay_recent)
         self.rng = np.random.default_rng(self.config.seed)
@@ -195,24 +204,47 @@ class OnlineSoftmax:
         c = self.config
         n_replay = int(round(c.replay_ratio * len(y)))
         Xr, yr, wr = self.replay.sample(n_replay, self.rng, c.recent_share)
-        Xa, ya, wa = np.concatenate([X, Xr]), np.concatenate([y, yr]), np.concatenate([w, wr])
+        rate = self.optimizer.rate()
+        loss = self._step(np.concatenate([X, Xr]), np.concatenate([y, yr]), np.concatenate([w, wr]))
+        self.replay.add(X.astype(np.float32), y, w, epoch=self.epoch, rng=self.rng)
+        if self.catch_up_left > 0:
+            for _ in range(self.catch_up_steps):
+                self._step(*self.replay.sample(len(y) + n_replay, self.rng, c.recent_share))
+            self.catch_up_left = max(0, self.catch_up_left - len(y))
+        self.learned += len(y)
+        return FitReport(len(y), len(yr), loss, rate)
+
+    def _step(self, Xa: np.ndarray, ya: np.ndarray, wa: np.ndarray) -> float:
+        """One optimizer step on weighted rows; returns their loss before the step."""
+        c = self.config
+        Xa = np.asarray(Xa, np.float64)
         W, b = self.params["W"], self.params["b"]
         P = softmax(Xa @ W + b)
-        total = wa.sum()
-        loss = float(-(wa * np.log(np.clip(P[np.arange(len(ya)), ya], 1e-12, 1.0))).sum() / max(total, 1e-12))
+        total = max(float(wa.sum()), 1e-12)
+        idx = np.arange(len(ya))
+        loss = float(-(wa * np.log(np.clip(P[idx, ya], 1e-12, 1.0))).sum() / total)
         G = P
-        G[np.arange(len(ya)), ya] -= 1.0
-        G *= (wa / max(total, 1e-12))[:, None]
-        rate = self.optimizer.rate()
-        self.optimizer.step(self.params, {"W": Xa.T @ G + c.l2 * (W - self.anchor), "b": G.sum(axis=0)})
+        G[idx, ya] -= 1.0
+        G *= (wa / total)[:, None]
+        gW = Xa.T @ G
+        if self.anchor is not None and c.l2 > 0:
+            gW += c.l2 * (W - self.anchor)
+        self.optimizer.step(self.params, {"W": gW, "b": G.sum(axis=0)})
         if c.average_half_life > 0:
             keep = 0.5 ** (1.0 / c.average_half_life)
             for name, value in self.params.items():
                 self.average[name] *= keep
                 self.average[name] += (1.0 - keep) * value
-        self.replay.add(X.astype(np.float32), y, w, epoch=self.epoch, rng=self.rng)
-        self.learned += len(y)
-        return FitReport(len(y), len(yr), loss, rate)
+        return loss
+
+    def adopt(self, head: HeadParams) -> None:
+        """Continue from ``head`` (a promoted batch-refitted candidate); optimizer and replay are kept."""
+        self.params = {"W": head.weights.copy(), "b": head.bias.copy()}
+        self.average = {"W": head.weights.copy(), "b": head.bias.copy()}
+
+    def rebase(self, weights: np.ndarray | None = None) -> None:
+        """Anchor the L2 pull at ``weights`` (default: the current ones), e.g. the head just published."""
+        self.anchor = (self.params["W"] if weights is None else np.asarray(weights, np.float64)).copy()
 
     def on_drift(self, policy: DriftPolicy) -> None:
         """Start a new drift epoch and apply ``policy`` (see :class:`DriftPolicy`)."""
@@ -222,8 +254,10 @@ class OnlineSoftmax:
         if policy.restart_rate:
             self.optimizer.restart(forget_moments=policy.forget_moments, boost=policy.rate_boost,
                                    boost_half_life=policy.boost_half_life)
-        if policy.reanchor:
-            self.anchor = self.params["W"].copy()
+        if policy.release_anchor:
+            self.anchor = None
+        if policy.catch_up_steps > 0:
+            self.catch_up_steps, self.catch_up_left = policy.catch_up_steps, policy.catch_up_labels
         if policy.restart_rate:  # the average would drag the old concept along for a half-life
             self.average = {k: v.copy() for k, v in self.params.items()}
 
@@ -231,17 +265,20 @@ class OnlineSoftmax:
     def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         oa, om = self.optimizer.to_state()
         ra, rm = self.replay.to_state()
-        arrays = {"W": self.params["W"], "b": self.params["b"], "anchor": self.anchor,
-                  "avg.W": self.average["W"], "avg.b": self.average["b"]}
+        arrays = {"W": self.params["W"], "b": self.params["b"], "avg.W": self.average["W"], "avg.b": self.average["b"]}
+        if self.anchor is not None:
+            arrays["anchor"] = self.anchor
         arrays |= prefixed("opt", oa) | prefixed("replay", ra)
         meta = {"config": self.config.to_dict(), "optimizer": om, "replay": rm, "epoch": self.epoch,
-                "learned": self.learned, "rng": self.rng.bit_generator.state}
+                "learned": self.learned, "rng": self.rng.bit_generator.state,
+                "catch_up": [self.catch_up_steps, self.catch_up_left]}
         return arrays, meta
 
     @classmethod
     def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> OnlineSoftmax:
         learner = cls(HeadParams(arrays["W"], arrays["b"]), LearnerConfig.from_dict(meta["config"]))
-        learner.anchor = arrays["anchor"].astype(np.float64).copy()
+        learner.anchor = arrays["anchor"].astype(np.float64).copy() if "anchor" in arrays else None
+        learner.catch_up_steps, learner.catch_up_left = meta["catch_up"]
         learner.average = {"W": arrays["avg.W"].astype(np.float64).copy(), "b": arrays["avg.b"].astype(np.float64).copy()}
         learner.optimizer = Optimizer.from_state(unprefixed("opt", arrays), meta["optimizer"])
         learner.replay = ReplayBuffer.from_state(unprefixed("replay", arrays), meta["replay"])

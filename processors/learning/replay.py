@@ -99,6 +99,11 @@ class ReplayBuffer:
         w = np.concatenate([self._ring.w[ri], self._res.w[si]]).astype(np.float64)
         return X, y, w
 
+    def reservoir(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The reservoir's rows ``(X, y, w)``: a uniform sample of the current history (a batch refit's data)."""
+        r = self._res
+        return r.X[:r.n].astype(np.float64), r.y[:r.n].copy(), r.w[:r.n].astype(np.float64)
+
     def reweight_before(self, epoch: int, factor: float) -> None:
         """Scale the weight of rows from epochs before ``epoch`` by ``factor``; 0 drops them (and
         restarts the reservoir's count, so it refills from what comes next)."""

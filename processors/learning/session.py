@@ -14,6 +14,10 @@ Kafka partition and offset of each event, whether its source is in the held-back
 5. advances the covered offsets, and says whether a candidate version is due (N labels, an
    interval, or enough labels after a drift alarm).
 
+:meth:`OnlineSession.cut` freezes a candidate: the online head, or the same head refitted to
+convergence on the replay reservoir (:func:`processors.learning.refit.fit_head`), whichever has
+the lower log-loss on the held-back rows; both are reported.
+
 :meth:`OnlineSession.to_bytes` holds all of it — head, optimizer, replay, RNG, metrics, detector,
 held-back rows *and the covered offsets*. The agent writes it atomically and, on start, restores it
 and seeks each partition to :attr:`OnlineSession.next_offsets`: after a kill -9 the events after
@@ -30,6 +34,7 @@ import numpy as np
 from processors.learning.drift import Adwin, Alarm, detector_from_state
 from processors.learning.learner import DriftPolicy, HeadParams, LearnerConfig, OnlineSoftmax
 from processors.learning.metrics import MetricsSnapshot, PrequentialMetrics, Tally
+from processors.learning.refit import fit_head
 from processors.learning.state import pack, prefixed, unpack, unprefixed
 
 __all__ = ["CandidateReport", "CutPolicy", "FeedbackBatch", "OnlineSession", "SessionConfig", "StepReport"]
@@ -61,11 +66,14 @@ class FeedbackBatch:
 @dataclass(frozen=True)
 class CutPolicy:
     """When a candidate version is due: ``every_labels`` learned labels, ``every_seconds``, or
-    ``after_drift_labels`` labels learned after a drift alarm (whichever first; 0 disables one)."""
+    ``after_drift_labels`` labels learned after a drift alarm (whichever first; 0 disables one).
+    ``refit``: also offer the head refitted on the replay reservoir (at least ``refit_min_rows``)."""
 
     every_labels: int = 2000
     every_seconds: float = 86_400.0
     after_drift_labels: int = 300
+    refit: bool = True
+    refit_min_rows: int = 100
 
 
 @dataclass(frozen=True)
@@ -106,13 +114,17 @@ class StepReport:
 @dataclass(frozen=True)
 class CandidateReport:
     """A candidate head validated on the held-back rows of the current concept, against the
-    published head on the same rows."""
+    published head on the same rows. ``source``: ``"online"`` or ``"refit"``; ``alternatives``:
+    every head offered, by source (the choice among two is a mild selection on these rows; the
+    A/B test that follows is not)."""
 
     head: HeadParams
     reason: CutReason
     learned: int
     candidate: MetricsSnapshot
     published: MetricsSnapshot
+    source: str = "online"
+    alternatives: dict[str, MetricsSnapshot] = field(default_factory=dict)
 
     def acceptable(self, f1_tolerance: float = 0.005) -> bool:
         """Worth an A/B experiment: no worse log-loss, macro-F1 within ``f1_tolerance``."""
@@ -209,19 +221,31 @@ class OnlineSession:
         return self._hold_X[:self._hold_n].astype(np.float64), self._hold_y[:self._hold_n]
 
     def cut(self, *, now: float) -> CandidateReport:
-        """Freeze the current head as a candidate and validate it on the held-back rows."""
+        """Freeze a candidate (see the module doc) and validate it on the held-back rows."""
         reason = self._cut_due(now) or "labels"
         X, y = self.holdout
-        cand = self.learner.head
-        report = CandidateReport(cand, reason, self.learner.learned,
-                                 Tally.of(y, cand.predict_proba(X)).snapshot() if len(y) else MetricsSnapshot(0, 0, 0, 0, 0),
-                                 Tally.of(y, self.published.predict_proba(X)).snapshot() if len(y) else MetricsSnapshot(0, 0, 0, 0, 0))
+        heads = {"online": self.learner.head}
+        c = self.config.cut
+        if c.refit and len(self.learner.replay) >= c.refit_min_rows:
+            heads["refit"] = fit_head(*self.learner.replay.reservoir(), self.learner.head, l2=self.config.learner.l2,
+                                      anchor=self.learner.anchor)
+        empty = MetricsSnapshot(0, 0.0, 0.0, 0.0, 0.0)
+        scored = {k: Tally.of(y, h.predict_proba(X)).snapshot() if len(y) else empty for k, h in heads.items()}
+        source = min(scored, key=lambda k: scored[k].log_loss) if len(y) else "online"
+        report = CandidateReport(heads[source], reason, self.learner.learned, scored[source],
+                                 Tally.of(y, self.published.predict_proba(X)).snapshot() if len(y) else empty,
+                                 source, scored)
         self.labels_since_cut, self.labels_since_drift, self.last_cut_at = 0, None, now
         return report
 
-    def publish(self, head: HeadParams) -> None:
-        """The head now served (after a promotion): future candidates are validated against it."""
+    def publish(self, head: HeadParams, *, adopt: bool = True) -> None:
+        """``head`` is now served (promoted): candidates are validated against it, the learner's
+        L2 pull is anchored at it, and with ``adopt`` the learner continues from it (a refitted
+        candidate replaces the online weights)."""
         self.published = head
+        if adopt:
+            self.learner.adopt(head)
+        self.learner.rebase(head.weights)
 
     # ------------------------------------------------------------------ state
     def to_bytes(self) -> bytes:

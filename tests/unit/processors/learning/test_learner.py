@@ -146,3 +146,42 @@ def test_weight_averaging_smooths_the_iterates() -> None:
     loss = lambda m: Tally.of(yt, m.predict_proba(Xt)).snapshot().log_loss  # noqa: E731
     assert loss(avg) < loss(last)
     assert not np.array_equal(avg.head.weights, avg.params["W"])
+
+
+def test_catch_up_steps_shorten_the_recovery_and_released_anchor_round_trips() -> None:
+    X, y = _blobs(2000, 12)
+    Xs, ys = _blobs(300, 13, rotate=1)
+    Xt, yt = _blobs(1000, 14, rotate=1)
+
+    def after(policy: DriftPolicy) -> OnlineSoftmax:
+        learner = OnlineSoftmax(HeadParams(np.zeros((6, 3)), np.zeros(3)), LearnerConfig(optimizer=OptimizerConfig(lr=0.05)))
+        _stream(learner, X, y)
+        learner.on_drift(policy)
+        _stream(learner, Xs[:150], ys[:150])
+        restored = OnlineSoftmax.from_bytes(learner.to_bytes())
+        assert restored.anchor is None and restored.catch_up_left == learner.catch_up_left
+        _stream(learner, Xs[150:], ys[150:])
+        return learner
+
+    plain = after(DriftPolicy())
+    fast = after(DriftPolicy(catch_up_steps=4, catch_up_labels=300))
+    assert fast.catch_up_left == 0
+    assert _f1(fast, Xt, yt) > _f1(plain, Xt, yt) + 0.1
+
+
+def test_refit_reaches_the_batch_optimum_from_the_replay_reservoir() -> None:
+    from processors.learning.refit import fit_head
+
+    X, y = _blobs(1500, 15)
+    learner = OnlineSoftmax(HeadParams(np.zeros((6, 3)), np.zeros(3)),
+                            LearnerConfig(optimizer=OptimizerConfig(lr=0.01), replay_capacity=2000))
+    _stream(learner, X[:320], y[:320])
+    Xr, yr, wr = learner.replay.reservoir()
+    assert len(yr) == 320
+    refit = fit_head(Xr, yr, wr, learner.head, l2=1e-3)
+    Xt, yt = _blobs(1000, 16)
+    loss = lambda h: Tally.of(yt, h.predict_proba(Xt)).snapshot().log_loss  # noqa: E731
+    assert loss(refit) < loss(learner.head)
+    learner.adopt(refit)
+    learner.rebase()
+    assert np.array_equal(learner.head.weights, refit.weights) and np.array_equal(learner.anchor, refit.weights)

@@ -104,3 +104,17 @@ def test_interval_and_label_cuts() -> None:
     s = _session(every_labels=0, every_seconds=60.0)
     assert s.observe(_events(24, 5)[0], now=30.0).cut_due is None
     assert s.observe(_events(48, 5)[1], now=61.0).cut_due == "interval"
+
+
+def test_after_a_shift_the_refitted_candidate_wins_and_is_adopted_on_publish() -> None:
+    s = _session(every_labels=0, every_seconds=0, after_drift_labels=300)
+    for i, b in enumerate(_events(4800, 6, rotate_after=2400)):
+        if s.observe(b, now=float(i)).cut_due:
+            report = s.cut(now=float(i))
+            break
+    assert set(report.alternatives) == {"online", "refit"}
+    assert report.source == "refit" and report.candidate == report.alternatives["refit"]
+    assert report.alternatives["refit"].log_loss < report.alternatives["online"].log_loss
+    s.publish(report.head)
+    assert np.array_equal(s.learner.head.weights, report.head.weights)
+    assert np.array_equal(s.learner.anchor, report.head.weights)
