@@ -66,12 +66,15 @@ class FeedbackBatch:
 @dataclass(frozen=True)
 class CutPolicy:
     """When a candidate version is due: ``every_labels`` learned labels, ``every_seconds``, or
-    ``after_drift_labels`` labels learned after a drift alarm (whichever first; 0 disables one).
-    ``refit``: also offer the head refitted on the replay reservoir (at least ``refit_min_rows``)."""
+    every ``after_drift_labels`` labels learned after a drift alarm, ``after_drift_cuts`` times
+    (the new concept is learned fast at first, so the served model should follow it in steps);
+    whichever first, 0 disables one. ``refit``: also offer the head refitted on the replay
+    reservoir (at least ``refit_min_rows``)."""
 
     every_labels: int = 2000
     every_seconds: float = 86_400.0
     after_drift_labels: int = 300
+    after_drift_cuts: int = 3
     refit: bool = True
     refit_min_rows: int = 100
 
@@ -127,10 +130,10 @@ class CandidateReport:
     alternatives: dict[str, MetricsSnapshot] = field(default_factory=dict)
 
     def acceptable(self, f1_tolerance: float = 0.005) -> bool:
-        """Worth an A/B experiment: no worse log-loss, macro-F1 within ``f1_tolerance``."""
+        """Worth an A/B experiment: strictly lower log-loss, macro-F1 within ``f1_tolerance``."""
         if self.candidate.n == 0:
             return False
-        return (self.candidate.log_loss <= self.published.log_loss
+        return (self.candidate.log_loss < self.published.log_loss
                 and self.candidate.macro_f1 >= self.published.macro_f1 - f1_tolerance)
 
 
@@ -151,7 +154,8 @@ class OnlineSession:
         self._hold_n = 0
         self._hold_next = 0
         self.labels_since_cut = 0
-        self.labels_since_drift: int | None = None  # None: no alarm since the last cut
+        self.labels_since_drift: int | None = None  # None: no post-drift cut pending
+        self.drift_cuts_left = 0
         self.last_cut_at = now
         self.alarms: list[Alarm] = []
 
@@ -182,6 +186,7 @@ class OnlineSession:
                 self.metrics.reset_window()
                 self._hold_n = self._hold_next = 0
                 self.labels_since_drift = 0
+                self.drift_cuts_left = self.config.cut.after_drift_cuts
             self._hold(X[hold], y[hold])
             learn = ~hold
             if learn.any():
@@ -235,7 +240,10 @@ class OnlineSession:
         report = CandidateReport(heads[source], reason, self.learner.learned, scored[source],
                                  Tally.of(y, self.published.predict_proba(X)).snapshot() if len(y) else empty,
                                  source, scored)
-        self.labels_since_cut, self.labels_since_drift, self.last_cut_at = 0, None, now
+        self.labels_since_cut, self.last_cut_at = 0, now
+        if reason == "drift":
+            self.drift_cuts_left -= 1
+        self.labels_since_drift = 0 if self.drift_cuts_left > 0 else None
         return report
 
     def publish(self, head: HeadParams, *, adopt: bool = True) -> None:
@@ -246,6 +254,10 @@ class OnlineSession:
         if adopt:
             self.learner.adopt(head)
         self.learner.rebase(head.weights)
+        # the next candidate must have learned something the published head has not
+        self.labels_since_cut = 0
+        if self.labels_since_drift is not None:
+            self.labels_since_drift = 0
 
     # ------------------------------------------------------------------ state
     def to_bytes(self) -> bytes:
@@ -258,7 +270,8 @@ class OnlineSession:
         meta = {"config": self.config.to_dict(), "learner": lm, "metrics": mm, "detector": dm,
                 "next_offsets": {str(p): o for p, o in sorted(self.next_offsets.items())},
                 "hold_next": self._hold_next, "labels_since_cut": self.labels_since_cut,
-                "labels_since_drift": self.labels_since_drift, "last_cut_at": self.last_cut_at,
+                "labels_since_drift": self.labels_since_drift, "drift_cuts_left": self.drift_cuts_left,
+                "last_cut_at": self.last_cut_at,
                 "alarms": [asdict(a) for a in self.alarms]}
         return pack(STATE_KIND, arrays, meta)
 
@@ -274,5 +287,6 @@ class OnlineSession:
         s._hold_X[:n], s._hold_y[:n], s._hold_n, s._hold_next = arrays["hold.X"], arrays["hold.y"], n, meta["hold_next"]
         s.next_offsets = {int(p): int(o) for p, o in meta["next_offsets"].items()}
         s.labels_since_cut, s.labels_since_drift = meta["labels_since_cut"], meta["labels_since_drift"]
+        s.drift_cuts_left = meta["drift_cuts_left"]
         s.alarms = [Alarm(**a) for a in meta["alarms"]]
         return s

@@ -79,19 +79,19 @@ def test_held_back_rows_are_scored_but_never_learned() -> None:
     assert s.metrics.cumulative().n == 480
 
 
-def test_a_shift_fires_once_and_a_candidate_for_the_new_concept_is_cut() -> None:
-    s = _session(every_labels=0, every_seconds=0, after_drift_labels=600)
+def test_a_shift_fires_once_and_candidates_for_the_new_concept_are_cut() -> None:
+    s = _session(every_labels=0, every_seconds=0, after_drift_labels=600, after_drift_cuts=2, refit=False)
     batches = _events(4800, 3, rotate_after=2400)
-    alarms, cut_at = [], None
+    alarms, cuts = [], []
     for i, b in enumerate(batches):
         r = s.observe(b, now=float(i))
         if r.alarm:
             alarms.append(i * 24)
-        if r.cut_due and cut_at is None:
-            cut_at = i * 24
+        if r.cut_due:
+            cuts.append(i * 24)
             report = s.cut(now=float(i))
     assert len(alarms) == 1 and 2400 <= alarms[0] < 2700
-    assert cut_at is not None and report.reason == "drift"
+    assert len(cuts) == 2 and report.reason == "drift" and 1100 < cuts[1] - alarms[0] < 1500
     X, y = s.holdout
     assert len(y) > 0  # only post-shift held-back rows remain
     assert report.candidate.macro_f1 > 0.75 and report.published.macro_f1 < 0.4 and report.acceptable()
@@ -118,3 +118,4 @@ def test_after_a_shift_the_refitted_candidate_wins_and_is_adopted_on_publish() -
     s.publish(report.head)
     assert np.array_equal(s.learner.head.weights, report.head.weights)
     assert np.array_equal(s.learner.anchor, report.head.weights)
+    assert s.observe(_events(48, 7)[0], now=0.0).cut_due is None  # publishing restarts the count
