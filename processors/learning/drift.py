@@ -58,7 +58,23 @@ class DriftDetector(Protocol):
     def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]: ...
 
 
-class Adwin:
+class _Detector:
+    """What both detectors share: feeding a stream."""
+
+    def update(self, x: float) -> Alarm | None:
+        raise NotImplementedError
+
+    def update_many(self, xs: np.ndarray) -> list[Alarm]:
+        """Feed values in order; the alarms they raised."""
+        out = []
+        for x in np.asarray(xs, dtype=np.float64).tolist():
+            a = self.update(x)
+            if a is not None:
+                out.append(a)
+        return out
+
+
+class Adwin(_Detector):
     """ADWIN2 with a reset-on-alarm guard (see the module doc).
 
     Args:
@@ -114,14 +130,6 @@ class Adwin:
             return self._check()
         return None
 
-    def update_many(self, xs: np.ndarray) -> list[Alarm]:
-        out = []
-        for x in np.asarray(xs, dtype=np.float64).tolist():
-            a = self.update(x)
-            if a is not None:
-                out.append(a)
-        return out
-
     def _buckets(self) -> tuple[np.ndarray, np.ndarray]:
         """Bucket sizes and sums, oldest first."""
         n, s = [], []
@@ -131,24 +139,30 @@ class Adwin:
                 s.append(total)
         return np.array(n, np.float64), np.array(s)
 
+    def _splits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(n0, mean0, n1, mean1)`` of every testable split (older W0 | newer W1), or None."""
+        if self.width < 2 * self.min_side:
+            return None
+        n, s = self._buckets()
+        n0, s0 = np.cumsum(n)[:-1], np.cumsum(s)[:-1]
+        n1, s1 = self.width - n0, self.total - s0
+        ok = (n0 >= self.min_side) & (n1 >= self.min_side)
+        if not ok.any():
+            return None
+        return n0[ok], s0[ok] / n0[ok], n1[ok], s1[ok] / n1[ok]
+
     def _check(self) -> Alarm | None:
-        while self.width >= 2 * self.min_side:
-            n, s = self._buckets()
-            n0, s0 = np.cumsum(n)[:-1], np.cumsum(s)[:-1]
-            n1, s1 = self.width - n0, self.total - s0
-            ok = (n0 >= self.min_side) & (n1 >= self.min_side)
-            if not ok.any():
-                return None
-            n0, s0, n1, s1 = n0[ok], s0[ok], n1[ok], s1[ok]
+        while (splits := self._splits()) is not None:
+            n0, mu0, n1, mu1 = splits
             eps = self._eps(n0, n1)
-            diff = s1 / n1 - s0 / n0
+            diff = mu1 - mu0
             cut = np.abs(diff) >= eps
             if not cut.any():
                 return None
             up = cut & (diff > 0)
             if up.any() or self.direction == "both":
                 k = int(np.argmax(np.where(cut, np.abs(diff) - eps, -np.inf)))
-                alarm = Alarm(self.seen, float(s0[k] / n0[k]), float(s1[k] / n1[k]))
+                alarm = Alarm(self.seen, float(mu0[k]), float(mu1[k]))
                 self.alarms += 1
                 if self.reset_on_alarm:
                     self._reset()
@@ -161,15 +175,11 @@ class Adwin:
 
     def _split_changes(self) -> bool:
         """Whether some split still shows a change (the paper's shrink loop)."""
-        if self.width < 2 * self.min_side:
+        splits = self._splits()
+        if splits is None:
             return False
-        n, s = self._buckets()
-        n0, s0 = np.cumsum(n)[:-1], np.cumsum(s)[:-1]
-        n1, s1 = self.width - n0, self.total - s0
-        ok = (n0 >= self.min_side) & (n1 >= self.min_side)
-        if not ok.any():
-            return False
-        return bool((np.abs(s1[ok] / n1[ok] - s0[ok] / n0[ok]) >= self._eps(n0[ok], n1[ok])).any())
+        n0, mu0, n1, mu1 = splits
+        return bool((np.abs(mu1 - mu0) >= self._eps(n0, n1)).any())
 
     def _eps(self, n0: np.ndarray, n1: np.ndarray) -> np.ndarray:
         var = self.m2 / self.width
@@ -219,7 +229,7 @@ class PageHinkleyConfig:
     min_values: int = 30
 
 
-class PageHinkley:
+class PageHinkley(_Detector):
     """Page-Hinkley test for a rise of the mean; resets after each alarm.
 
     ``m_t = Σ (x_i − x̄_t − margin)``; alarm when ``m_t − min_{s≤t} m_s > threshold``.
@@ -252,14 +262,6 @@ class PageHinkley:
             self._reset()
             return alarm
         return None
-
-    def update_many(self, xs: np.ndarray) -> list[Alarm]:
-        out = []
-        for x in np.asarray(xs, dtype=np.float64).tolist():
-            a = self.update(x)
-            if a is not None:
-                out.append(a)
-        return out
 
     def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return {}, {"kind": "page_hinkley", "config": asdict(self.config), "seen": self.seen, "alarms": self.alarms,

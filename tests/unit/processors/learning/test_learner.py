@@ -77,21 +77,32 @@ def test_replay_and_anchor_keep_the_old_concept_under_a_one_sided_stream() -> No
     assert run(1.0) > run(0.0) + 0.1
 
 
+def _shifted(policy: DriftPolicy, n_post: int, seed: int) -> OnlineSoftmax:
+    """2,000 labels (replay seeded with 2,000 more), ``policy`` applied, ``n_post`` rotated labels;
+    the learner goes through its bytes half-way through the recovery."""
+    learner = OnlineSoftmax(HeadParams(np.zeros((6, 3)), np.zeros(3)), LearnerConfig(optimizer=OptimizerConfig(lr=0.05)))
+    learner.seed_replay(*_blobs(2000, seed + 2))
+    _stream(learner, *_blobs(2000, seed))
+    learner.on_drift(policy)
+    Xs, ys = _blobs(n_post, seed + 1, rotate=1)
+    _stream(learner, Xs[:n_post // 2], ys[:n_post // 2])
+    learner = OnlineSoftmax.from_bytes(learner.to_bytes())
+    _stream(learner, Xs[n_post // 2:], ys[n_post // 2:])
+    return learner
+
+
 def test_drift_policy_follows_a_rotated_concept_faster_than_ignoring_it() -> None:
-    X, y = _blobs(2000, 4)
-    Xs, ys = _blobs(600, 5, rotate=1)
     Xt, yt = _blobs(1000, 6, rotate=1)
-
-    def after_shift(policy: DriftPolicy) -> float:
-        learner = OnlineSoftmax(HeadParams(np.zeros((6, 3)), np.zeros(3)), LearnerConfig(optimizer=OptimizerConfig(lr=0.05)))
-        learner.seed_replay(*_blobs(2000, 7))
-        _stream(learner, X, y)
-        learner.on_drift(policy)
-        _stream(learner, Xs, ys)
-        return _f1(learner, Xt, yt)
-
-    adapted, ignored = after_shift(DriftPolicy()), after_shift(IGNORE_DRIFT)
+    adapted, ignored = (_f1(_shifted(p, 600, 4), Xt, yt) for p in (DriftPolicy(), IGNORE_DRIFT))
     assert adapted > 0.8 and adapted > ignored + 0.1
+
+
+def test_catch_up_steps_shorten_the_recovery() -> None:
+    Xt, yt = _blobs(1000, 14, rotate=1)
+    plain = _shifted(DriftPolicy(catch_up_steps=0), 150, 12)
+    fast = _shifted(DriftPolicy(catch_up_steps=4, catch_up_labels=150), 150, 12)
+    assert fast.catch_up_left == 0 and fast.anchor is None
+    assert _f1(fast, Xt, yt) > _f1(plain, Xt, yt) + 0.1
 
 
 def test_drop_on_drift_empties_pre_shift_replay() -> None:
@@ -146,27 +157,6 @@ def test_weight_averaging_smooths_the_iterates() -> None:
     loss = lambda m: Tally.of(yt, m.predict_proba(Xt)).snapshot().log_loss  # noqa: E731
     assert loss(avg) < loss(last)
     assert not np.array_equal(avg.head.weights, avg.params["W"])
-
-
-def test_catch_up_steps_shorten_the_recovery_and_released_anchor_round_trips() -> None:
-    X, y = _blobs(2000, 12)
-    Xs, ys = _blobs(300, 13, rotate=1)
-    Xt, yt = _blobs(1000, 14, rotate=1)
-
-    def after(policy: DriftPolicy) -> OnlineSoftmax:
-        learner = OnlineSoftmax(HeadParams(np.zeros((6, 3)), np.zeros(3)), LearnerConfig(optimizer=OptimizerConfig(lr=0.05)))
-        _stream(learner, X, y)
-        learner.on_drift(policy)
-        _stream(learner, Xs[:150], ys[:150])
-        restored = OnlineSoftmax.from_bytes(learner.to_bytes())
-        assert restored.anchor is None and restored.catch_up_left == learner.catch_up_left
-        _stream(learner, Xs[150:], ys[150:])
-        return learner
-
-    plain = after(DriftPolicy())
-    fast = after(DriftPolicy(catch_up_steps=4, catch_up_labels=300))
-    assert fast.catch_up_left == 0
-    assert _f1(fast, Xt, yt) > _f1(plain, Xt, yt) + 0.1
 
 
 def test_refit_reaches_the_batch_optimum_from_the_replay_reservoir() -> None:
