@@ -30,6 +30,10 @@ class KafkaSettings(BaseSettings):
     ssl_keyfile: str | None = None
     session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout")
     consumer_group: str = "assay-pipeline"
+    max_message_bytes: int = Field(1_000_000, ge=10_000, description="Largest record Assay publishes to a user-facing "
+                                   "topic (key + value; Kafka's default limit); larger outputs are dead-lettered")
+    internal_max_message_bytes: int = Field(8 * 1024 * 1024, ge=100_000, description="Largest points.pending record "
+                                            "(a source's points with vectors); set as that topic's max.message.bytes")
 
     def librdkafka_config(self) -> dict[str, Any]:
         """Connection settings for confluent-kafka clients (producer, consumer, admin)."""
@@ -105,6 +109,16 @@ class Settings(BaseSettings):
     set_batch_size: int = Field(256, ge=1, description="Set member updates per micro-batch of the set agent")
     set_batch_within_s: float = Field(
         1.0, gt=0, description="Max wait to fill a set micro-batch: a set is re-detected once per batch")
+    worker_role: Literal["all", "compute", "index"] = Field(
+        "all", description="all: one process does everything | compute: validate, score, extract, embed "
+                           "(scale out) | index: the store writer (one per Edge shard, or N on a Qdrant server)")
+    index_batch_size: int = Field(64, ge=1, description="points.pending records per micro-batch of the indexer")
+    index_batch_within_s: float = Field(0.2, gt=0, description="Max wait to fill an indexer micro-batch")
+    stall_after_s: float = Field(180.0, gt=0, description="No progress for this long with lag, or a batch in flight "
+                                 "this long: the watchdog calls the worker stalled")
+    watchdog_interval_s: float = Field(2.0, gt=0, description="How often the watchdog checks")
+    watchdog_exit: bool = Field(True, description="Exit (code 3) when stalled, so a supervisor restarts the worker")
+    shutdown_timeout_s: float = Field(15.0, gt=0, description="SIGTERM: graceful stop within this, else exit at once")
     worker_name: str = Field("", description="Shown in metric and DLQ events; default host:pid")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP API (search, stats, /metrics); 0 = pick a free port")

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from schemas.alerts import Alert
 from schemas.dlq import DeadLetter
 from schemas.documents import SourceDocument
 from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
 from schemas.sets import SetMemberUpdate
 from schemas.models import ModelPromotion
 from schemas.patterns import EnrichedPattern
+from schemas.points import SourcePoints
 
 
 def topic_schemas() -> dict[str, dict[str, Any]]:
@@ -29,6 +31,8 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "sources.dlq": DeadLetter.model_json_schema(),
         "models": ModelPromotion.model_json_schema(),
         "sets.members": SetMemberUpdate.model_json_schema(),
+        "points.pending": SourcePoints.model_json_schema(),
+        "alerts": Alert.model_json_schema(),
     }
     for schema in out.values():
         schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")

@@ -28,8 +28,9 @@ class DocumentMetric(BaseModel):
     topic: str
     partition: int
     offset: int
+    input_timestamp: float | None = Field(None, description="When the input was produced (Kafka timestamp, Unix s)")
     worker: str
-    emitted_at: float
+    emitted_at: float = Field(..., description="When this event was built (Unix s)")
 
 
 class BatchMetric(BaseModel):

@@ -89,11 +89,20 @@ def topics_list() -> None:
 
 @main.command()
 @click.option("--loglevel", default="info")
-def worker(loglevel: str) -> None:
-    """Run the stream worker (Faust) until Ctrl-C / SIGTERM."""
+@click.option("--role", type=click.Choice(["all", "compute", "index"]), default=None,
+              help="all (default): compute and index in one process; compute: validate, score, extract, embed "
+                   "(run several); index: the one store writer [env ASSAY_WORKER_ROLE]")
+def worker(loglevel: str, role: str | None) -> None:
+    """Run the stream worker (Faust) until Ctrl-C / SIGTERM.
+
+    Exit codes: 0 stopped, 2 configuration error, 3 stalled or crashed (watchdog), 4 forced stop.
+    """
     from streams.worker import run_worker
 
-    sys.exit(run_worker(_settings(), loglevel=loglevel))
+    settings = _settings()
+    if role is not None:
+        settings = settings.model_copy(update={"worker_role": role})
+    sys.exit(run_worker(settings, loglevel=loglevel))
 
 
 @main.command()

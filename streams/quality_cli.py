@@ -12,10 +12,9 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import click
 
@@ -31,31 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def _registry():
-    from processors.quality.registry import default_registry
+    from infra.settings import get_settings
+    from processors.quality.registry import Registry
 
-    return default_registry()
-
-
-def _read_table(path: Path, text_col: str, label_col: str | None) -> tuple[list[str], list[str] | None]:
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        df = pd.read_json(path, lines=True)
-    elif suffix == ".json":
-        df = pd.read_json(path)
-    elif suffix in (".csv", ".tsv"):
-        df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    else:
-        raise click.BadParameter(f"unsupported data file {path.name} (parquet, csv, tsv, json, jsonl)")
-    missing = [c for c in (text_col, label_col) if c and c not in df.columns]
-    if missing:
-        raise click.BadParameter(f"{path.name} has no column(s) {missing}; columns: {list(df.columns)}")
-    texts = df[text_col].fillna("").astype(str).tolist()
-    labels = df[label_col].astype(str).tolist() if label_col else None
-    return texts, labels
+    return Registry(get_settings().quality_registry_dir)
 
 
 def _embedder():
@@ -66,75 +44,41 @@ def _embedder():
     return create_embedder(s.inference, s.models_dir)
 
 
-def _embed_clean(clean: Sequence[str], cache_dir: Path | None):
-    from processors.quality.embed_cache import cached_embeddings
+class _EmbedProgress:
+    """Opens the embedder and shows the embedding pass's progress on stderr."""
 
-    emb = _embedder()
-    t = time.perf_counter()
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
 
-    def progress(i: int, n: int) -> None:
-        click.echo(f"\r  embedded {i}/{n} ({time.perf_counter() - t:.0f}s)", nl=i >= n, err=True)
+    def open(self):
+        self.started = time.perf_counter()
+        return _embedder()
 
-    try:
-        return cached_embeddings(clean, emb.embed, emb.variant.id, cache_dir, progress=progress), emb.variant
-    finally:
-        emb.close()
+    def __call__(self, i: int, n: int) -> None:
+        click.echo(f"\r  embedded {i}/{n} ({time.perf_counter() - self.started:.0f}s)", nl=i >= n, err=True)
 
 
 def _ft_progress(line: str) -> None:
     click.echo(f"  fine-tune: {line}", err=True)
 
 
-def _cv_from_bench(files: Sequence[Path], data_hash: str, fparams: Any) -> dict[str, Any]:
-    """CV metrics from per-fold ``bench/quality_finetune.py --ensemble --json`` results: every fold of
-    one split exactly once, the fine-tuning recipe the same as this run's."""
-    import numpy as np
-
-    from processors.quality.train import summarize_folds
-
-    results = []
-    for f in files:
-        try:
-            r = json.loads(f.read_text())
-            report = r["ensemble_report"]
-            fold = int(r["fold"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise click.BadParameter(f"{f} is not a bench/quality_finetune.py --ensemble result: {e}",
-                                     param_hint="--cv-from") from e
-        if r.get("data_hash") != data_hash:
-            raise click.BadParameter(f"{f} was measured on data {str(r.get('data_hash'))[:12]}, not this file's "
-                                     f"{data_hash[:12]}", param_hint="--cv-from")
-        if fparams is not None and r.get("finetune_params") != fparams.to_dict():
-            raise click.BadParameter(f"{f} used fine-tuning parameters {r.get('finetune_params')}, this run "
-                                     f"{fparams.to_dict()}", param_hint="--cv-from")
-        results.append((fold, f, report))
-    folds = sorted(fold for fold, _, _ in results)
-    if folds != list(range(len(folds))) or len(folds) < 2:
-        raise click.BadParameter(f"need each fold 0..k-1 exactly once, got {folds}", param_hint="--cv-from")
-    results.sort(key=lambda t: t[0])
-    per_fold = [report for _, _, report in results]
-    cv: dict[str, Any] = {
-        "folds": len(per_fold), "seed": 0, "per_fold": per_fold, "summary": summarize_folds(per_fold),
-        "source": {"tool": "bench/quality_finetune.py --ensemble", "files": [f.name for _, f, _ in results],
-                   "data_hash": data_hash}}
-    # the held-out probabilities next to each result (.npz): pooled report and charts, as CV gives
-    arrays = [f.with_suffix(".npz") for _, f, _ in results]
-    if all(a.is_file() for a in arrays):
-        from processors.quality.evaluate import evaluate_proba
-        from processors.quality.model import average_halves
-
-        ys, probas = [], []
-        for a in arrays:
-            z = np.load(a)
-            ys.append(z["y"])
-            probas.append(average_halves(z["linear"], z["finetuned_int8"] if "finetuned_int8" in z else z["finetuned_fp32"]))
-        cv["y"], cv["oof_proba"] = np.concatenate(ys), np.concatenate(probas)
-        cv["pooled"] = evaluate_proba(cv["y"], cv["oof_proba"])
-    return cv
+# TrainConfig fields → the options that set them
+_OPTIONS = {"version": "--out", "cv_from": "--cv-from"}
 
 
-def _strip_arrays(cv: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in cv.items() if k not in ("oof_proba", "y")}
+def _bad_parameter(e: Any) -> click.BadParameter:
+    """A training input error (processors.quality.training.config.TrainInputError) as click reports it."""
+    return click.BadParameter(str(e), param_hint=_OPTIONS.get(e.field or ""))
+
+
+def _labelled_rows(data: Path, text_col: str, label_col: str):
+    from processors.quality.training.config import TrainInputError
+    from processors.quality.training.dataset import read_labelled_rows
+
+    try:
+        return read_labelled_rows(data, text_col, label_col)
+    except TrainInputError as e:
+        raise _bad_parameter(e) from e
 
 
 @click.group("quality", cls=AssayGroup)
@@ -167,17 +111,11 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
               params_file: Path | None, char: bool | None, promote: bool, charts: Path | None,
               finetune: bool, finetune_epochs: int | None, cv_from: tuple[Path, ...]) -> None:
     """Train a model on DATA (CV first), store it in the registry."""
-    from processors.quality import evaluate as ev
-    from processors.quality.embed_cache import texts_hash
-    from processors.quality.preprocess import preprocess
-    from processors.quality.registry import parse_semver
-    from processors.quality.train import TrainParams, cross_validate, encode_labels, fit
+    from processors.quality.training.config import TrainConfig, TrainInputError
+    from processors.quality.training.finetune import FinetuneParams
+    from processors.quality.training.fit import TrainParams
+    from processors.quality.training.run import train_and_register
 
-    reg = _registry()
-    if version:
-        parse_semver(version)
-        if version in reg.versions():
-            raise click.BadParameter(f"version {version} exists", param_hint="--out")
     params = TrainParams.from_dict(json.loads(params_file.read_text())) if params_file else TrainParams()
     if char is not None:
         params.char = char
@@ -186,76 +124,22 @@ def train_cmd(data: Path, text_col: str, label_col: str, folds: int, seed: int, 
     if finetune:
         from inference.export import model_revision
         from inference.factory import default_model_path, model_name
-        from processors.quality.finetune import FinetuneParams
 
         fparams = FinetuneParams(seed=seed, **({"epochs": finetune_epochs} if finetune_epochs else {}))
         encoder_dir = default_model_path()
         encoder_id = f"{model_name(encoder_dir)}@{model_revision(encoder_dir)}"
-    if cv_from and folds > 1:
-        raise click.BadParameter("--cv-from records CV measured elsewhere: use it with --folds 0", param_hint="--cv-from")
-    raw, labels = _read_table(data, text_col, label_col)
-    assert labels is not None
-    y = encode_labels(labels)
-    data_hash = texts_hash([*raw, "\x00labels", *labels])
-    t0 = time.perf_counter()
-    clean = [preprocess(t) for t in raw]
-    click.echo(f"{len(raw)} rows from {data.name} (hash {data_hash[:12]}); preprocessed in {time.perf_counter() - t0:.1f}s")
-    E, variant = _embed_clean(clean, reg.root / "cache")
-    metrics: dict[str, Any] = {}
-    if folds and folds > 1:
-        t = time.perf_counter()
-
-        def progress(i: int, n: int, r: dict) -> None:
-            click.echo(f"  fold {i}/{n}: macro-F1 {r['macro_f1']:.4f} accuracy {r['accuracy']:.4f} "
-                       f"ECE {r['ece']:.4f} ({time.perf_counter() - t:.0f}s)")
-
-        cv = cross_validate(clean, y, E, params, folds=folds, seed=seed, progress=progress, finetune=fparams,
-                            encoder_dir=encoder_dir, finetune_progress=_ft_progress)
-        s = cv["summary"]
-        click.echo(f"CV {folds}-fold: macro-F1 {s['macro_f1']['mean']:.4f} ± {s['macro_f1']['std']:.4f}, "
-                   f"accuracy {s['accuracy']['mean']:.4f} ± {s['accuracy']['std']:.4f}, "
-                   f"ECE {s['ece']['mean']:.4f} ± {s['ece']['std']:.4f}")
-        click.echo(ev.format_report(cv["pooled"]))
-        metrics["cv"] = _strip_arrays(cv)
-        if charts:
-            for p in ev.plot_charts(cv["y"], cv["oof_proba"], charts):
-                click.echo(f"  chart {p}")
-    t = time.perf_counter()
-    manifest = {
-        "data": {"hash": data_hash, "file": data.name, "rows": len(raw), "text_col": text_col, "label_col": label_col,
-                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(("LQ_CLOSE", "LQ_EDIT", "HQ"))}},
-        "embedding": {"model": variant.id, "dim": variant.dim,
-                      "text": "processors.quality.preprocess.document_text(doc), first 256 tokens"},
-        "metrics": metrics,
-        "params": params.to_dict(),
-    }
-    if cv_from:
-        cv = _cv_from_bench(cv_from, data_hash, fparams)
-        s = cv["summary"]
-        click.echo(f"CV recorded from {len(cv_from)} fold results: macro-F1 {s['macro_f1']['mean']:.4f} "
-                   f"± {s['macro_f1']['std']:.4f}, accuracy {s['accuracy']['mean']:.4f} ± {s['accuracy']['std']:.4f}, "
-                   f"ECE {s['ece']['mean']:.4f} ± {s['ece']['std']:.4f}")
-        if "pooled" in cv:
-            click.echo(ev.format_report(cv["pooled"]))
-            if charts:
-                for p in ev.plot_charts(cv["y"], cv["oof_proba"], charts):
-                    click.echo(f"  chart {p}")
-        metrics["cv"] = _strip_arrays(cv)
-    model = fit(clean, y, E, params, manifest=manifest)
-    click.echo(f"fitted on all {len(raw)} rows in {time.perf_counter() - t:.0f}s")
-    with tempfile.TemporaryDirectory() as work:
-        if fparams is not None:
-            from processors.quality.finetune import attach_finetuned
-
-            t = time.perf_counter()
-            attach_finetuned(model, clean, y, encoder_dir, fparams, work, encoder_id=encoder_id, progress=_ft_progress)
-            click.echo(f"fine-tuned {encoder_id} on all {len(raw)} rows in {time.perf_counter() - t:.0f}s")
-        new = reg.save(model, version)
-    size = sum(f.stat().st_size for f in (reg.root / new).iterdir())
-    click.echo(f"saved quality model {new} to {reg.root / new} ({size / 1e6:.1f} MB)")
-    if promote:
-        reg.promote(new)
-        click.echo(f"promoted {new}")
+    config = TrainConfig(data=data, text_col=text_col, label_col=label_col, folds=folds, seed=seed, version=version,
+                         params=params, finetune=fparams, encoder_dir=encoder_dir, encoder_id=encoder_id,
+                         cv_from=cv_from, charts=charts, promote=promote)
+    embedding = _EmbedProgress()
+    try:
+        report = train_and_register(config, _registry(), embedding.open, say=click.echo, embed_progress=embedding,
+                                    finetune_progress=_ft_progress)
+    except TrainInputError as e:
+        raise _bad_parameter(e) from e
+    click.echo(f"saved quality model {report.version} to {report.path} ({report.size_bytes / 1e6:.1f} MB)")
+    if report.promoted:
+        click.echo(f"promoted {report.version}")
 
 
 @quality_group.command("evaluate")
@@ -269,16 +153,17 @@ def evaluate_cmd(version: str | None, data: Path, text_col: str, label_col: str,
                  as_json: bool) -> None:
     """Score labelled DATA with a model and report accuracy, macro-F1, per-class P/R, ECE."""
     from processors.quality import evaluate as ev
+    from processors.quality.embed_cache import embed_texts
     from processors.quality.preprocess import preprocess
-    from processors.quality.train import encode_labels
+    from processors.quality.training.fit import encode_labels
 
     reg = _registry()
     model = reg.load(version)
-    raw, labels = _read_table(data, text_col, label_col)
-    assert labels is not None
-    y = encode_labels(labels)
-    clean = [preprocess(t) for t in raw]
-    E, _ = _embed_clean(clean, reg.root / "cache")
+    rows = _labelled_rows(data, text_col, label_col)
+    y = encode_labels(rows.labels)
+    clean = [preprocess(t) for t in rows.texts]
+    embedding = _EmbedProgress()
+    E, _ = embed_texts(clean, embedding.open, reg.root / "cache", progress=embedding)
     t = time.perf_counter()
     proba = model.predict_proba(clean, E)
     dt = time.perf_counter() - t
@@ -286,11 +171,10 @@ def evaluate_cmd(version: str | None, data: Path, text_col: str, label_col: str,
     if as_json:
         click.echo(json.dumps(r, indent=2))
     else:
-        click.echo(f"model {model.version}: {len(raw)} rows scored in {dt:.1f}s ({1000 * dt / max(1, len(raw)):.2f} ms/row)")
+        n = len(clean)
+        click.echo(f"model {model.version}: {n} rows scored in {dt:.1f}s ({1000 * dt / max(1, n):.2f} ms/row)")
         data_hash = (model.manifest.get("data") or {}).get("hash")
-        from processors.quality.embed_cache import texts_hash
-
-        if data_hash and data_hash == texts_hash([*raw, "\x00labels", *labels]):
+        if data_hash and data_hash == rows.data_hash:
             click.echo("note: this is the model's training data; see its CV metrics (`assay model show`) for held-out numbers")
         click.echo(ev.format_report(r))
     if charts:
@@ -334,17 +218,10 @@ def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target:
     for name, v in ex.top(top):
         click.echo(f"  {v:+.3f}  {name}")
     if model.finetuned is not None:
-        import numpy as np
+        from processors.quality.classes import quality_direction
+        from processors.quality.explain import occlusion
 
-        from processors.quality.finetune import occlusion
-        from processors.quality.model import CLASSES
-
-        u = np.zeros(len(CLASSES))
-        if target == "quality":
-            u[CLASSES.index("HQ")], u[CLASSES.index("LQ_CLOSE")] = 1.0, -1.0
-        else:
-            u[CLASSES.index(target)] = 1.0
-        words = occlusion(model.finetuned, clean, u)
+        words = occlusion(model.finetuned, clean, quality_direction(target))
         click.echo(f"'finetuned', word occlusion (drop in the fine-tuned classifier's logit[{target}] without "
                    f"the word; approximate, not additive):")
         for word, v in words[:top]:
@@ -413,12 +290,12 @@ def _announce(reg: Any, version: str, action: str, previous: str | None) -> None
     from infra.kafka.connect import resolve_bootstrap
     from infra.kafka.topics import MODELS, topic_specs
     from infra.settings import get_settings
-    from processors.quality.model import QualityModel
+    from processors.quality.artifacts import read_manifest
     from schemas.models import ModelPromotion
     from streams.model_updates import publish_promotion
 
     settings = resolve_bootstrap(get_settings())
-    manifest = QualityModel.read_manifest(reg.path(version))
+    manifest = read_manifest(reg.path(version))
     promotion = ModelPromotion(kind="quality", version=version, action=action, previous_version=previous,
                                checksum=manifest.get("manifest_sha256"), promoted_at=time.time(),
                                promoted_by=getpass.getuser())

@@ -32,8 +32,11 @@ SOURCES_DLQ = "sources.dlq"
 MODELS = "models"
 SET_MEMBERS = "sets.members"
 SET_STATE = "sets.state"
+POINTS_PENDING = "points.pending"
+ALERTS = "alerts"
 
-ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE)
+ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE,
+         POINTS_PENDING, ALERTS)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -80,5 +83,16 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             # Partition i holds the state of sets.members partition i; compaction keeps the latest.
             {"cleanup.policy": "compact"},
             "Internal: the set agent's changelog (set id + source id → compressed member summary)",
+        ),
+        POINTS_PENDING: TopicSpec(
+            POINTS_PENDING, p + POINTS_PENDING, n,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS,
+             "max.message.bytes": str(settings.internal_max_message_bytes)},
+            "Internal: one source's complete computed points with vectors, from compute to indexing, keyed by source id",
+        ),
+        ALERTS: TopicSpec(
+            ALERTS, p + ALERTS, 1,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "Alerts: stalls, crashes, configuration errors and other conditions an operator must see",
         ),
     }
