@@ -78,7 +78,8 @@ def _features(model, clean: list[str], E: np.ndarray, rows: np.ndarray) -> np.nd
     from processors.quality.features import text_stats
 
     L = np.array([model.logits(clean[i], E[i]) for i in rows])
-    mu, sd = model.stats_mean.astype(np.float64), model.stats_scale.astype(np.float64)
+    p = model.linear_params
+    mu, sd = p.stats_mean.astype(np.float64), p.stats_scale.astype(np.float64)
     Z = np.array([(text_stats(clean[i]) - mu) / sd for i in rows])
     return head_features(L, E[rows], Z)
 
@@ -87,7 +88,7 @@ def load() -> BenchData:
     import pandas as pd
 
     from processors.quality.preprocess import preprocess
-    from processors.quality.train import TrainParams, encode_labels, fit
+    from processors.quality.training.fit import TrainParams, encode_labels, fit
 
     df = pd.read_parquet(DATA)
     clean = [preprocess(t) for t in df["text"].fillna("").astype(str)]

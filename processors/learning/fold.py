@@ -16,17 +16,24 @@ The linear half computes ``l = bias + Σ_t x_t W_t + e W_emb + z W_stats + relu(
 :func:`fold_head` does exactly that on the artifact's arrays (named as in ``weights.safetensors``),
 so a candidate is an ordinary artifact and explanations stay exact. The identity head
 (:meth:`~processors.learning.learner.HeadParams.identity`) folds to the arrays unchanged.
+
+With the quality model's hooks: :func:`features_of` turns ``QualityModel.linear_features(docs,
+embeddings)`` into head features, and :func:`fold_into` a head into a new ``LinearParams`` for
+``QualityModel.with_linear_params(params, version=…, lineage=…)``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping
 
 import numpy as np
 
 from processors.learning.learner import HeadParams
+from processors.quality.linear import LinearFeatures, LinearParams
 
-__all__ = ["EMBEDDING_DIM", "HEAD_DIM", "STATS_DIM", "fold_head", "head_features", "initial_head"]
+__all__ = ["EMBEDDING_DIM", "HEAD_DIM", "STATS_DIM", "features_of", "fold_head", "fold_into", "head_features",
+           "initial_head"]
 
 CLASSES = 3
 EMBEDDING_DIM = 384
@@ -74,3 +81,15 @@ def fold_head(arrays: Mapping[str, np.ndarray], head: HeadParams) -> dict[str, n
             continue
         out[name] = v.astype(np.float32)
     return out
+
+
+def features_of(params: LinearParams, features: LinearFeatures) -> np.ndarray:
+    """Head features of a batch from the linear half's own inputs: its logits *without* the
+    metadata shift (the scorer adds the shift after the head, as it does after the linear half)."""
+    plain = replace(features, shift=np.zeros(len(features)))
+    return head_features(params.logits(plain), features.embedding, features.stats)
+
+
+def fold_into(params: LinearParams, head: HeadParams) -> LinearParams:
+    """``params`` with ``head`` folded in (see the module doc)."""
+    return LinearParams.from_stored(fold_head(params.arrays(), head), params.vocab(), params.describe())

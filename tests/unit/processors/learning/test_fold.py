@@ -1,8 +1,8 @@
 """processors.learning.fold: a learned head folds into the linear half exactly.
 
-Checked against the shipped artifact 1.1.0 (the linear recipe of 1.2.0, no fine-tuned half): the
-head features of a document reproduce ``QualityModel.logits``, and the folded arrays give the
-head's logits through the model's own formula."""
+Checked against the shipped artifact 1.1.0 (the linear recipe of 1.2.0, no fine-tuned half) through
+the quality model's hooks: ``linear_features`` → head features; ``fold_into`` → ``LinearParams`` →
+``with_linear_params``; the new model scores documents as the head says."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from processors.learning.fold import HEAD_DIM, fold_head, head_features, initial_head
-from processors.learning.learner import HeadParams
+from processors.learning.fold import HEAD_DIM, features_of, fold_head, fold_into, head_features, initial_head
+from processors.learning.learner import HeadParams, softmax
+from schemas.documents import Document
 
 ARTIFACT = Path(__file__).resolve().parents[4] / "models" / "quality" / "1.1.0"
-TEXTS = ["how sort list python pre code xs sort(key len) code pre works fine thanks",
-         "help urgent asdf", "strong why strong segfault pointer c pre code int p null code pre"]
+DOCS = [Document(id=f"d{i}", type="general", content=t, version="v", metadata=m) for i, (t, m) in enumerate([
+    ("How do I sort a list in Python?\n\n```python\nxs.sort(key=len)\n```\nIt works, thanks.", {}),
+    ("help urgent asdf", {"source_credibility": 0.9}),
+    ("**Why** does this segfault?\n\n    int *p = NULL; *p = 1;\n", {}),
+])]
 
 
 @pytest.fixture(scope="module")
@@ -28,53 +32,38 @@ def model():
     return QualityModel.load(ARTIFACT)
 
 
-def _linear_logits(model, arrays: dict[str, np.ndarray], clean: str, e: np.ndarray) -> np.ndarray:
-    """The linear half's logits from raw arrays (the formula in processors.quality.model)."""
-    from processors.quality.features import text_stats
-
-    a = {k: np.asarray(v, np.float64) for k, v in arrays.items()}
-    z = (text_stats(clean) - a["stats.mean"]) / a["stats.scale"]
-    out = a["bias"] + e @ a["emb.weights"] + z @ a["stats.weights"]
-    for name, (vec, _) in model.tfidf.items():
-        idx, val = vec.transform_one(clean)
-        out = out + val @ a[f"tfidf.{name}.weights"][idx]
-    if "mlp.w1" in a:
-        out = out + np.maximum(0.0, np.r_[e, z] @ a["mlp.w1"] + a["mlp.b1"]) @ a["mlp.w2"] + a["mlp.b2"]
-    return out
+@pytest.fixture(scope="module")
+def embeddings(model) -> np.ndarray:
+    e = np.random.default_rng(0).normal(size=(len(DOCS), model.dim))
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
 
 
-def _features(model, clean: str, e: np.ndarray) -> np.ndarray:
-    from processors.quality.features import text_stats
-
-    z = (text_stats(clean) - model.stats_mean.astype(np.float64)) / model.stats_scale.astype(np.float64)
-    return head_features(model.logits(clean, e)[None], e[None], z[None])
-
-
-def test_reference_formula_is_the_model(model) -> None:
-    rng = np.random.default_rng(0)
-    arrays = model._arrays()
-    for t in TEXTS:
-        e = rng.normal(size=model.dim)
-        e /= np.linalg.norm(e)
-        assert np.allclose(_linear_logits(model, arrays, t, e), model.logits(t, e), atol=1e-9)
+def test_identity_head_is_the_linear_half(model, embeddings) -> None:
+    params = model.linear_params
+    feats = model.linear_features(DOCS, list(embeddings))
+    X = features_of(params, feats)
+    assert X.shape == (len(DOCS), HEAD_DIM)
+    shift = feats.shift[:, None] * np.array([-1.0, 0.0, 1.0])
+    assert np.allclose(initial_head().logits(X) + shift, params.logits(feats), atol=1e-5)
+    folded = fold_head(params.arrays(), initial_head())
+    assert all(np.allclose(folded[k], v) for k, v in params.arrays().items())
 
 
-def test_identity_head_folds_to_the_same_arrays(model) -> None:
-    arrays = model._arrays()
-    folded = fold_head(arrays, initial_head())
-    assert set(folded) == set(arrays)
-    assert all(np.allclose(folded[k], arrays[k]) for k in arrays)
-
-
-def test_a_learned_head_folds_exactly(model) -> None:
+def test_a_learned_head_folds_into_a_new_model(model, embeddings) -> None:
     rng = np.random.default_rng(1)
     head = HeadParams(initial_head().weights + rng.normal(0, 0.1, (HEAD_DIM, 3)), rng.normal(0, 0.3, 3))
-    folded = fold_head(model._arrays(), head)
-    for t in TEXTS:
-        e = rng.normal(size=model.dim)
-        e /= np.linalg.norm(e)
-        want = head.logits(_features(model, t, e).astype(np.float64))[0]
-        assert np.allclose(_linear_logits(model, folded, t, e), want, atol=2e-4)  # float32 storage
+    X = features_of(model.linear_params, model.linear_features(DOCS, list(embeddings)))
+    new = model.with_linear_params(fold_into(model.linear_params, head), version="1.1.0+online.1",
+                                   lineage={"source": "online", "labels": 0})
+    assert new.manifest["parent"] == "1.1.0" and new.version == "1.1.0+online.1"
+    feats = new.linear_features(DOCS, list(embeddings))
+    shift = feats.shift[:, None] * np.array([-1.0, 0.0, 1.0])
+    want = head.logits(X.astype(np.float64)) + shift
+    assert np.allclose(new.linear_params.logits(feats), want, atol=2e-4)  # float32 storage
+    docs_without_metadata = [0, 2]
+    assert np.allclose(new.predict_proba([new.embedding_text(DOCS[i]) for i in docs_without_metadata],
+                                         embeddings[docs_without_metadata]),
+                       softmax(want[docs_without_metadata]), atol=1e-4)
 
 
 def test_shapes_are_checked() -> None:
