@@ -17,8 +17,8 @@ Labels arrive late and rarely; inputs arrive all the time. Per document type, tw
   fixed bins and a two-sample Kolmogorov-Smirnov test (:func:`score_shift`).
 
 >>> rng = np.random.default_rng(0)
->>> ref = Window(rng.normal(size=(300, 8)), rng.uniform(1, 5, 300), ("code",) * 300)
->>> cur = Window(rng.normal(0.5, 1, size=(300, 8)), rng.uniform(1, 5, 300), ("code",) * 300)
+>>> ref = Window(rng.normal(size=(200, 8)), rng.uniform(1, 5, 200), ("code",) * 200)
+>>> cur = Window(rng.normal(0.5, 1, size=(200, 8)), rng.uniform(1, 5, 200), ("code",) * 200)
 >>> r = compare_windows(ref, cur)["code"]
 >>> r.embedding_drift, r.score_drift
 (True, False)

@@ -14,18 +14,17 @@ def _emb(rng: np.random.Generator, n: int, shift: float = 0.0, d: int = 16) -> n
     return X / np.linalg.norm(X, axis=1, keepdims=True)  # unit vectors, like MiniLM's
 
 
-def test_auc_matches_sklearn() -> None:
-    from sklearn.metrics import roc_auc_score
-
+def test_auc_is_the_share_of_correctly_ordered_pairs() -> None:
     rng = np.random.default_rng(0)
-    y, s = rng.integers(2, size=500), rng.normal(size=500).round(1)  # ties included
-    assert np.isclose(roc_auc(y, s), roc_auc_score(y, s))
+    y, s = rng.integers(2, size=300), rng.normal(size=300).round(1)  # ties included
+    pos, neg = s[y == 1][:, None], s[y == 0][None, :]
+    assert np.isclose(roc_auc(y, s), ((pos > neg) + 0.5 * (pos == neg)).mean())
 
 
 def test_null_windows_stay_quiet() -> None:
     rng = np.random.default_rng(1)
     aucs, ps = [], []
-    for k in range(10):
+    for k in range(6):
         a, b = _emb(rng, 300), _emb(rng, 300)
         aucs.append(domain_classifier_auc(a, b, seed=k))
         ps.append(mmd_test(a, b, permutations=200, seed=k).p_value)

@@ -11,7 +11,7 @@ import pytest
 from processors.learning.sequential import (Continue, Promote, Rollback, SequentialConfig, SequentialState,
                                             StopMaxSamples, decide, half_width, log_loss_differences)
 
-RUNS, N, MIN = 2000, 2000, 100
+RUNS, N, MIN = 2000, 1500, 100
 
 
 def _peek_every_step(x: np.ndarray, alpha: float = 0.05, rho: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
