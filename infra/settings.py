@@ -109,6 +109,30 @@ class InferenceSettings(BaseSettings):
     threads: int = Field(0, ge=0, description="Intra-op threads; 0 = all cores")
 
 
+class LearnerSettings(BaseSettings):
+    """``assay learner``: online learning of the quality model from ``quality.feedback``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSAY_LEARNER_", extra="ignore")
+
+    batch_size: int = Field(64, ge=1, description="Feedback records per micro-batch")
+    batch_within_s: float = Field(1.0, gt=0, description="Max wait to fill a micro-batch")
+    cut_every_labels: int = Field(2000, ge=0, description="Cut a candidate after this many learned labels (0: never)")
+    cut_every_s: float = Field(86_400.0, ge=0, description="… or after this long with new labels (0: never)")
+    cut_after_drift_labels: int = Field(300, ge=0, description="… or this many labels after a drift alarm")
+    holdout_share: float = Field(0.1, gt=0, lt=1, description="Share of labelled sources never learned (validation)")
+    validation_rows: int = Field(500, ge=10, description="Held-back labels a candidate is validated on")
+    ab_min_labels_shadow: int = Field(200, ge=1, description="Labelled pairs in shadow before the ramp starts")
+    ab_min_labels_per_step: int = Field(200, ge=1, description="Labelled pairs per ramp step (1 → 5 → 25 %)")
+    ab_min_samples: int = Field(100, ge=2, description="No A/B decision before this many labelled pairs")
+    ab_max_samples: int = Field(20_000, ge=2, description="Stop an undecided A/B test here (the control stays)")
+    ab_alpha: float = Field(0.05, gt=0, lt=1, description="Error bound of the always-valid test, each direction")
+    seed_data: Path | None = Field(None, description="Labelled parquet/csv/jsonl seeding the replay buffer "
+                                   "(the model's training set), read once at the first start")
+    seed_rows: int = Field(3000, ge=0, description="At most this many seed rows")
+    drift_window: int = Field(400, ge=20, description="Documents per input-drift window and document type")
+    drift_sample_every: int = Field(1, ge=1, description="Sample one document in N for input drift")
+
+
 class Settings(BaseSettings):
     """Pipeline-level settings plus one block per subsystem."""
 
@@ -120,6 +144,8 @@ class Settings(BaseSettings):
     quality_threshold: float = Field(2.0, ge=1.0, le=5.0, description="Documents whose expected quality is below are not indexed")
     quality_model: Literal["learned", "baseline"] = Field("learned", description="learned (registry's current version, for documentation and general text; "
                                                       "the heuristic for the rest) | baseline (the heuristic for everything)")
+    quality_registry: Path | None = Field(None, description="Quality-model registry directory, shared by workers "
+                                          "and the learner; default <data_dir>/models/quality")
     quality_explain_top: int = Field(0, ge=0, le=100, description="Attach this many top feature contributions to each "
                                      "learned quality score in enriched events (0: none)")
     batch_size: int = Field(16, ge=1, description="Documents per micro-batch taken from the stream")
@@ -156,13 +182,14 @@ class Settings(BaseSettings):
 
     @property
     def quality_registry_dir(self) -> Path:
-        """Versioned quality models and the ``current`` pointer of this data dir."""
-        return self.data_dir / "models" / "quality"
+        """Versioned quality models and the ``current`` pointer (shared by workers and the learner)."""
+        return self.quality_registry or self.data_dir / "models" / "quality"
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    learner: LearnerSettings = Field(default_factory=LearnerSettings)
 
 
 @lru_cache(maxsize=1)

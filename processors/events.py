@@ -23,7 +23,7 @@ from processors.indexing import IndexPlan
 from processors.outcomes import Deleted, Embedded, Final, Gated, Rejected, Superseded
 from schemas.documents import DocumentInfo
 from schemas.messages import InputMessage, OutMessage
-from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
+from schemas.metrics import BatchMetric, DocumentMetric, ExperimentScores, SetMetric
 from schemas.patterns import EnrichedPattern, PatternRecord, QualityScore
 from schemas.points import ComputedPoint, InputRef, SourcePoints, StoredPoint
 from schemas.sets import SetMemberUpdate
@@ -86,13 +86,14 @@ def _points_record(final: Deleted | Gated | Embedded, model_versions: dict[str, 
     if isinstance(final, Gated):
         return SourcePoints(source_id=final.doc.id, action="remove", reason="below_quality_gate",
                             document=final.doc.info(), quality=final.quality, model_versions=model_versions,
-                            input=input_ref(final.msg), stage_ms=final.stage_ms, computed_by=worker, emitted_at=now)
+                            input=input_ref(final.msg), stage_ms=final.stage_ms, experiment=final.experiment,
+                            computed_by=worker, emitted_at=now)
     x = final.source
     return SourcePoints(
         source_id=x.doc.id, action="index", document=x.doc.info(), quality=x.quality, model_versions=model_versions,
         points=[ComputedPoint.of(p, v) for p, v in zip(x.patterns, final.vectors)], summary=x.summary,
-        input=input_ref(x.msg), stage_ms=final.stage_ms, vectors_reused=final.reused, computed_by=worker,
-        emitted_at=now)
+        input=input_ref(x.msg), stage_ms=final.stage_ms, vectors_reused=final.reused, experiment=x.experiment,
+        computed_by=worker, emitted_at=now)
 
 
 def compute_messages(finals: Sequence[Final], *, embedding_variant: str, worker: str, max_dlq_bytes: int,
@@ -137,7 +138,8 @@ def _msg(final: Final) -> InputMessage:
 def _document_metric(msg: InputMessage | InputRef, source_id: str | None, outcome: str, reason: str | None,
                      worker: str, now: float, *, doc: DocumentInfo | None = None, quality: QualityScore | None = None,
                      versions: dict[str, str] | None = None, patterns: int = 0, stale: int = 0,
-                     stage_ms: dict[str, float] | None = None, cause: InputMessage | None = None) -> OutMessage:
+                     stage_ms: dict[str, float] | None = None, cause: InputMessage | None = None,
+                     experiment: ExperimentScores | None = None) -> OutMessage:
     ref = input_ref(msg) if isinstance(msg, InputMessage) else msg
     metric = DocumentMetric(
         source_id=source_id, source_version=doc.version if doc else None, doc_type=doc.type.value if doc else None,
@@ -145,6 +147,7 @@ def _document_metric(msg: InputMessage | InputRef, source_id: str | None, outcom
         quality=quality.score if quality else None, quality_label=quality.label if quality else None,
         model_versions=versions or {}, stage_ms=stage_ms or {}, topic=ref.topic, partition=ref.partition,
         offset=ref.offset, input_timestamp=ref.timestamp_ms / 1000 if ref.timestamp_ms is not None else None,
+        experiment=experiment,
         worker=worker, emitted_at=now)
     return OutMessage("pipeline.metrics", message_key(source_id), encode(metric),
                       cause=cause or (msg if isinstance(msg, InputMessage) else None))
@@ -192,7 +195,7 @@ def index_messages(plan: IndexPlan, *, worker: str, index_ms: dict[str, float], 
         sp.input, sp.source_id, plan.outcome, _OUTCOME_REASON[plan.outcome](sp), worker, now, doc=doc,
         quality=quality, versions=sp.model_versions,
         patterns=len(sp.points) if plan.outcome in ("indexed", "unchanged") else 0,
-        stale=len(plan.stale), stage_ms=stage_ms, cause=cause))
+        stale=len(plan.stale), stage_ms=stage_ms, cause=cause, experiment=sp.experiment))
     return out
 
 

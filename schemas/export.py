@@ -8,8 +8,10 @@ from typing import Any
 
 from schemas.alerts import Alert
 from schemas.dlq import DeadLetter
+from schemas.experiments import ExperimentRecord
+from schemas.feedback import Feedback
 from schemas.documents import SourceDocument
-from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
+from schemas.metrics import BatchMetric, DocumentMetric, LearnerMetric, SetMetric
 from schemas.sets import SetMemberUpdate
 from schemas.models import ModelPromotion
 from schemas.patterns import EnrichedPattern
@@ -22,7 +24,8 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "PipelineMetric",
         "description": "A per-document, per-batch or per-set metric event (field 'type' tells which).",
-        "oneOf": [DocumentMetric.model_json_schema(), BatchMetric.model_json_schema(), SetMetric.model_json_schema()],
+        "oneOf": [DocumentMetric.model_json_schema(), BatchMetric.model_json_schema(), SetMetric.model_json_schema(),
+                  LearnerMetric.model_json_schema()],
     }
     out = {
         "sources.raw": SourceDocument.model_json_schema(),
@@ -33,6 +36,8 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "sets.members": SetMemberUpdate.model_json_schema(),
         "points.pending": SourcePoints.model_json_schema(),
         "alerts": Alert.model_json_schema(),
+        "quality.feedback": Feedback.model_json_schema(),
+        "experiments": ExperimentRecord.model_json_schema(),
     }
     for schema in out.values():
         schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")

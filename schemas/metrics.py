@@ -9,6 +9,15 @@ from pydantic import BaseModel, Field
 Outcome = Literal["indexed", "unchanged", "gated", "rejected", "deleted", "superseded"]
 
 
+class ExperimentScores(BaseModel):
+    """A document scored by both versions of a running experiment."""
+
+    experiment_id: str
+    arm: Literal["control", "candidate"] = Field(..., description="Whose score was served")
+    control: float
+    candidate: float
+
+
 class DocumentMetric(BaseModel):
     """One per input message, after its results are durable."""
 
@@ -29,6 +38,7 @@ class DocumentMetric(BaseModel):
     partition: int
     offset: int
     input_timestamp: float | None = Field(None, description="When the input was produced (Kafka timestamp, Unix s)")
+    experiment: ExperimentScores | None = Field(None, description="Set while a model experiment runs: both scores")
     worker: str
     emitted_at: float = Field(..., description="When this event was built (Unix s)")
 
@@ -63,5 +73,26 @@ class SetMetric(BaseModel):
     unchanged: bool
     model_versions: dict[str, str] = Field(default_factory=dict)
     stage_ms: dict[str, float] = Field(default_factory=dict)
+    worker: str
+    emitted_at: float
+
+
+class LearnerMetric(BaseModel):
+    """One per learner micro-batch: progressive validation (each example scored before it is learned)."""
+
+    type: Literal["learner"] = "learner"
+    accepted: int = Field(..., description="New labelled examples in this batch")
+    duplicates: int = Field(0, description="Examples already covered by the checkpoint (redelivered)")
+    learned: int = Field(0, description="Examples learned (held-back ones are not)")
+    pending: int = Field(0, description="Feedback waiting for its source document")
+    window_n: int = 0
+    macro_f1: float | None = Field(None, description="Progressive macro-F1 over the recent window")
+    log_loss: float | None = None
+    ece: float | None = Field(None, description="Expected calibration error (progressive, recent window)")
+    accuracy: float | None = None
+    total_learned: int = 0
+    drift: bool = Field(False, description="The error-stream detector fired in this batch")
+    base_version: str = Field(..., description="The model whose linear half the online head sits on")
+    published_version: str | None = None
     worker: str
     emitted_at: float

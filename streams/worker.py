@@ -33,7 +33,7 @@ from infra.errors import AssayError, ConfigError
 from infra.kafka.connect import resolve_bootstrap
 from infra.kafka.producer import AsyncProducer
 from infra.kafka.provision import provision_topics
-from infra.kafka.topics import ALERTS, MODELS, POINTS_PENDING, SET_STATE, topic_specs
+from infra.kafka.topics import ALERTS, EXPERIMENTS, MODELS, POINTS_PENDING, SET_STATE, topic_specs
 from infra.qdrant.base import VectorStore
 from infra.qdrant.factory import open_store
 from infra.settings import Settings
@@ -45,6 +45,7 @@ from schemas.models import ModelPromotion
 from streams.agents import Stages, register_agents
 from streams.app import create_app
 from streams.compute import ComputeStage
+from streams.experiments import ExperimentWatcher
 from streams.health import EXIT_OK, WorkerHealth
 from streams.indexing import Indexer
 from streams.model_updates import ModelWatcher
@@ -116,10 +117,13 @@ class WorkerParts:
     stages: Stages
     store: VectorStore | None = None
     watcher: ModelWatcher | None = None
+    experiments: ExperimentWatcher | None = None
 
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        if self.experiments is not None:
+            self.experiments.stop()
         self.producer.close()
         if self.store is not None:
             self.store.close()
@@ -153,8 +157,10 @@ def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerP
         except AssayError as exc:
             log.warning("no learned quality model (%s); scoring with the baseline heuristic", exc)
             scorer = BaselineScorer()
+        experiments = ExperimentWatcher(kafka.librdkafka_config(), specs[EXPERIMENTS].name,
+                                        lambda version, checksum: load_quality_scorer(settings, version, checksum))
         stages.compute = ComputeStage(settings, lazy, variant.id, worker, scorer, reader=store,
-                                      max_dlq_bytes=dlq_bytes)
+                                      max_dlq_bytes=dlq_bytes, experiment=lambda: experiments.active)
         stages.set_table = ChangelogSetTable(kafka.librdkafka_config(), specs[SET_STATE].name)
         stages.sets = SetStage(settings, stages.set_table, lazy, variant.id, worker, reader=store,
                                max_dlq_bytes=dlq_bytes)
@@ -165,6 +171,8 @@ def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerP
     parts = WorkerParts(settings, worker, health, producer, publisher, lazy, variant.id, stages, store)
     if stages.compute is not None:
         parts.watcher = start_model_watcher(settings, stages.compute)
+        parts.experiments = experiments
+        experiments.start()
     return parts
 
 

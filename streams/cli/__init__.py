@@ -9,6 +9,7 @@ module                      commands
 ``dlq``                     ``dlq list | show | replay``
 ``tools``                   ``schemas export``, ``demo``
 ``quality``, ``model``      ``quality …``, ``model …``
+``learning``                ``feedback``, ``learner``, ``experiment status | start``
 ``inference.cli``           ``inference serve``
 ==========================  =======================================
 
@@ -54,10 +55,11 @@ def main(log_level: str | None) -> None:
 
 def _register() -> None:
     from inference.cli import inference_group
-    from streams.cli import broker, data, dlq, model, quality, tools, worker
+    from streams.cli import broker, data, dlq, learning, model, quality, tools, worker
 
     for command in (broker.broker, broker.topics, worker.worker, data.produce, data.search, data.tail, data.status,
-                    dlq.dlq, tools.schemas, tools.demo, quality.quality_group, model.model_group, inference_group):
+                    dlq.dlq, tools.schemas, tools.demo, quality.quality_group, model.model_group, inference_group,
+                    learning.feedback, learning.learner, learning.experiment_group):
         main.add_command(command)
 
 
