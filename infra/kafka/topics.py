@@ -34,9 +34,10 @@ SET_MEMBERS = "sets.members"
 SET_STATE = "sets.state"
 POINTS_PENDING = "points.pending"
 ALERTS = "alerts"
+METRICS_AGGREGATED = "metrics.aggregated"
 
 ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE,
-         POINTS_PENDING, ALERTS)
+         POINTS_PENDING, ALERTS, METRICS_AGGREGATED)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -94,5 +95,10 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             ALERTS, p + ALERTS, 1,
             {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
             "Alerts: stalls, crashes, configuration errors and other conditions an operator must see",
+        ),
+        METRICS_AGGREGATED: TopicSpec(
+            METRICS_AGGREGATED, p + METRICS_AGGREGATED, 1,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "Per-minute aggregates of pipeline.metrics, keyed by the window's start (UTC, ISO 8601)",
         ),
     }
