@@ -137,3 +137,14 @@ def test_the_rules_fire_when_they_should():
     result = subprocess.run([_promtool(), "test", "rules", "prometheus-rules.test.yml"], cwd=DEPLOY,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_lists_every_assay_metric():
+    exported = exported_metric_names()
+    documented = {name for name in exported if name.startswith("assay_") and not name.endswith(
+        ("_created", "_bucket", "_count", "_sum"))}
+    readme = (REPO / "README.md").read_text()
+    operations = readme[readme.index("## Operations"):readme.index("## Layout")]
+    histograms = {name[:-len("_bucket")] for name in exported if name.endswith("_bucket")}
+    missing = sorted(name for name in documented | histograms if f"`{name}`" not in operations)
+    assert not missing, f"add them to README's Operations section: {missing}"
