@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
-import time
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from conftest import wait_for
 from infra.kafka.topics import ALERTS, METRICS_AGGREGATED, PIPELINE_METRICS, SOURCES_RAW
 
 pytestmark = pytest.mark.integration
@@ -34,16 +34,6 @@ def code_doc(i: int) -> tuple[str, bytes]:
             return port
     ''')
     return f"ops-{i}", orjson.dumps({"id": f"ops-{i}", "type": "code", "content": content, "language": "python"})
-
-
-def wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def stats(worker: Any) -> dict[str, Any]:
