@@ -15,6 +15,6 @@ RUN pip install -e .
 ARG GIT_SHA=unknown
 ENV ASSAY_GIT_SHA=${GIT_SHA}
 EXPOSE 6066 8080
-# The worker's readiness by default; the inference server's container sets ASSAY_HEALTHCHECK_URL to its /health.
+# The worker's readiness by default; the inference server's container sets ASSAY_HEALTHCHECK_URL to its own /ready.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 CMD ["python", "-m", "infra.healthcheck"]
 CMD ["assay", "worker"]

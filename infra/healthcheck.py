@@ -1,7 +1,7 @@
 """``python -m infra.healthcheck URL``: exit 0 when URL answers 2xx within 3 s, else 1 (container healthchecks).
 
 The image's default URL is the worker's readiness (``ASSAY_HEALTHCHECK_URL``, else
-``http://127.0.0.1:6066/ready``); the inference server's container checks ``/health`` instead.
+``http://127.0.0.1:6066/ready``); the inference server's container checks its own ``/ready`` (port 8080).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,7 +20,17 @@ class KafkaSettings(BaseSettings):
     bootstrap_servers: str | None = Field(None, description="host:port[,…]; unset = start/use the embedded broker")
     topic_prefix: str = Field("", description="Prepended to every topic name, e.g. 'dev.'")
     partitions: int = Field(4, ge=1, description="Partitions of sources.raw (and the pipeline's internal topics)")
-    replication_factor: int = Field(1, ge=1)
+    replication_factor: int | None = Field(
+        None, ge=1, description="Replicas of every topic Assay creates; unset = 3, or 1 on the embedded broker. "
+                                "Topics are not created when the cluster has fewer brokers")
+    min_insync_replicas: int | None = Field(
+        None, ge=1, description="min.insync.replicas of every topic Assay creates (writes use acks=all); "
+                                "unset = 2, or 1 on the embedded broker; never more than the replication factor")
+    create_topics: bool = Field(True, description="The worker creates missing topics; false = it only checks that "
+                                                  "they exist with the right partitions (topics provisioned elsewhere)")
+    extra: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description='More librdkafka properties, as JSON, e.g. {"compression.type": "zstd"}; '
+                                          "applied last to every confluent-kafka client (not to Faust's consumer)")
     security_protocol: str | None = None  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
@@ -54,7 +64,15 @@ class KafkaSettings(BaseSettings):
             conf["ssl.certificate.location"] = self.ssl_certfile
         if self.ssl_keyfile:
             conf["ssl.key.location"] = self.ssl_keyfile
+        conf.update(self.extra)
         return conf
+
+    @model_validator(mode="after")
+    def _replication_fits(self) -> "KafkaSettings":
+        if self.replication_factor and self.min_insync_replicas and self.min_insync_replicas > self.replication_factor:
+            raise ValueError(f"ASSAY_KAFKA_MIN_INSYNC_REPLICAS={self.min_insync_replicas} is more than "
+                             f"ASSAY_KAFKA_REPLICATION_FACTOR={self.replication_factor}: no write could succeed")
+        return self
 
 
 class QdrantSettings(BaseSettings):
@@ -143,7 +161,12 @@ class Settings(BaseSettings):
     watchdog_exit: bool = Field(True, description="Exit (code 3) when stalled, so a supervisor restarts the worker")
     shutdown_timeout_s: float = Field(15.0, gt=0, description="SIGTERM: graceful stop within this, else exit at once")
     worker_name: str = Field("", description="Shown in metric and DLQ events; default host:pid")
-    web_host: str = "127.0.0.1"
+    web_host: str = Field("127.0.0.1", description="Worker HTTP API bind address; anything but loopback needs "
+                                                   "ASSAY_WEB_TOKEN (or ASSAY_WEB_ALLOW_NO_TOKEN=true)")
+    web_token: SecretStr | None = Field(None, description="Bearer token the worker API requires (except /health, "
+                                                          "/ready); `assay search`/`status` send it")
+    web_allow_no_token: bool = Field(False, description="Serve the worker API on a non-loopback address without a "
+                                                        "token (only behind something that authenticates)")
     web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP API (search, stats, /metrics); 0 = pick a free port")
     optimize_interval_s: float = Field(60.0, gt=0, description="How often the worker considers optimizing the store")
     optimize_min_writes: int = Field(5000, ge=1, description="Points written since the last optimize before another")

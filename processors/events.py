@@ -21,6 +21,7 @@ from processors.dead_letters import dead_letter_message
 from processors.ids import point_id
 from processors.indexing import IndexPlan
 from processors.outcomes import Deleted, Embedded, Final, Gated, Rejected, Superseded
+from processors.replay import replay_of_header
 from schemas.documents import DocumentInfo
 from schemas.messages import InputMessage, OutMessage
 from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
@@ -113,7 +114,8 @@ def compute_messages(finals: Sequence[Final], *, embedding_variant: str, worker:
     for final in finals:
         if isinstance(final, Rejected):
             counts["rejected"] += 1
-            out.append(dead_letter_message(final.rejection, final.msg, worker=worker, max_bytes=max_dlq_bytes))
+            out.append(dead_letter_message(final.rejection, final.msg, worker=worker, max_bytes=max_dlq_bytes,
+                                           replay_of=replay_of_header(final.msg.headers)))
             rej = final.rejection
             out.append(_document_metric(final.msg, final.source_id, "rejected", f"{rej.error_class}: {rej.reason}",
                                         worker, now, stage_ms=final.stage_ms, error_class=rej.error_class))

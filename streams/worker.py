@@ -30,9 +30,9 @@ from inference.batcher import EmbeddingBatcher
 from inference.cache import wrap_with_cache
 from inference.factory import create_embedder
 from infra.errors import AssayError, ConfigError
-from infra.kafka.admin import create_topics
 from infra.kafka.connect import resolve_bootstrap
 from infra.kafka.producer import AsyncProducer
+from infra.kafka.provision import provision_topics
 from infra.kafka.topics import ALERTS, MODELS, POINTS_PENDING, SET_STATE, topic_specs
 from infra.qdrant.base import VectorStore
 from infra.qdrant.factory import open_store
@@ -55,6 +55,7 @@ from streams.topics import faust_topics
 from streams.watchdog import Watchdog
 from streams.operations import register_operations
 from streams.web import WebContext
+from streams.web_auth import protect_web
 
 log = logging.getLogger(__name__)
 
@@ -215,14 +216,14 @@ def build_app(parts: WorkerParts) -> faust.App:
         worker=parts.worker, role=settings.worker_role, health=parts.health, embedding_variant=parts.embedding_variant,
         embed_query=embed_query, quality_version=lambda: compute.quality.model_version if compute else None,
         store=parts.store))
+    protect_web(app, settings)  # the token and size caps; refuses an exposed API without a token
     return app
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> int:
     """Blocking: run until SIGINT/SIGTERM (or a stall). Returns the exit code."""
     settings = resolve_bootstrap(settings)
-    create_topics(settings.kafka.librdkafka_config(), topic_specs(settings.kafka).values(),
-                  settings.kafka.replication_factor)
+    provision_topics(settings.kafka)  # creates them, or only checks with ASSAY_KAFKA_CREATE_TOPICS=false
     parts = build_parts(settings)
     app = build_app(parts)
     state = settings.data_dir / WORKER_STATE

@@ -105,14 +105,14 @@ def test_grafana_is_provisioned_with_the_datasource_and_the_dashboards(compose):
     assert list((REPO / "deploy" / "dashboards").glob("*.json"))
 
 
-def test_healthchecks_probe_readiness_of_the_worker_and_health_of_the_inference_server(compose, monkeypatch):
+def test_healthchecks_probe_the_readiness_of_the_worker_and_the_inference_server(compose, monkeypatch):
     s = worker_settings(compose, monkeypatch)
     services = compose["services"]
     worker_probe = services["worker"]["healthcheck"]["test"]
     assert worker_probe[:4] == ["CMD", "python", "-m", "infra.healthcheck"]
     assert worker_probe[4] == f"http://127.0.0.1:{s.web_port}/ready"
     remote = urlparse(s.inference.remote_url)
-    assert services["inference"]["healthcheck"]["test"][4] == f"http://127.0.0.1:{remote.port}/health"
+    assert services["inference"]["healthcheck"]["test"][4] == f"http://127.0.0.1:{remote.port}/ready"
     assert services["worker"]["depends_on"]["inference"]["condition"] == "service_healthy"
     dockerfile = (REPO / "Dockerfile").read_text()
     assert 'HEALTHCHECK' in dockerfile and '"infra.healthcheck"' in dockerfile
