@@ -27,6 +27,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from infra.build import register_build_info
 from infra.errors import InferenceError
 from infra.http_auth import bearer_matches, require_token_when_exposed
 from infra.settings import InferenceSettings
@@ -257,6 +258,7 @@ def create_server_app(embedder: Embedder, settings: InferenceSettings, *, token:
         raise ValueError("max_body_bytes and max_inputs must be >= 1, retry_after_s >= 0")
     registry = registry if registry is not None else REGISTRY
     batcher = EmbeddingBatcher.from_settings(embedder, settings, registry=registry)
+    register_build_info(registry)
     app = web.Application(middlewares=[_guard], client_max_size=max_body_bytes)
     app[STATE] = state = _State(embedder, batcher, registry, token.encode() if token else None,
                                 max_body_bytes, max_inputs, retry_after_s)

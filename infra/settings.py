@@ -133,6 +133,29 @@ class LearnerSettings(BaseSettings):
     drift_sample_every: int = Field(1, ge=1, description="Sample one document in N for input drift")
 
 
+class ObservabilitySettings(BaseSettings):
+    """Heartbeats, per-minute aggregates and the service targets they are held to (``ASSAY_OBS_…``).
+
+    A target set to ``none`` (``ASSAY_OBS_TARGET_QUERY_P99_S=none``) is not evaluated.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ASSAY_OBS_", extra="ignore", env_parse_none_str="none")
+
+    heartbeat_interval_s: float = Field(10.0, gt=0, description="How often a worker publishes its heartbeat metric")
+    aggregate: bool = Field(True, description="Run the per-minute aggregator in all/compute workers")
+    window_s: float = Field(60.0, gt=0, description="Aggregate window length")
+    grace_s: float = Field(10.0, ge=0, description="How long after its end a window waits for late events")
+    startup_grace_s: float = Field(60.0, ge=0, description="Not-ready heartbeats this soon after a worker "
+                                   "started do not count against availability")
+    critical_after_windows: int = Field(5, ge=1, description="Breached windows in a row before an alert is critical")
+    target_extraction_rate: float | None = Field(20.0, description="At least: patterns per second of processing")
+    target_embed_s_per_pattern: float | None = Field(0.05, description="At most: embedding seconds per pattern")
+    target_query_p99_s: float | None = Field(0.5, description="At most: search time p99 (s)")
+    target_quality_mean: float | None = Field(2.5, description="At least: mean quality of the documents scored")
+    target_availability: float | None = Field(0.99, description="At least: share of heartbeats reporting ready")
+    target_latency_p99_s: float | None = Field(120.0, description="At most: produce → indexed p99 (s)")
+
+
 class Settings(BaseSettings):
     """Pipeline-level settings plus one block per subsystem."""
 
@@ -190,6 +213,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     learner: LearnerSettings = Field(default_factory=LearnerSettings)
+    obs: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
 
 @lru_cache(maxsize=1)

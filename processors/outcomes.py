@@ -147,7 +147,6 @@ def supersede(decisions: Sequence[Decision]) -> list[Decision | Superseded]:
     """Within one batch only the last message of a source counts; earlier ones become ``Superseded``.
 
     >>> from schemas.messages import InputMessage
-from schemas.metrics import ExperimentScores
     >>> m = lambda o, v: InputMessage(key=b"s", value=v, headers=[], topic="t", partition=0, offset=o)
     >>> [type(d).__name__ for d in supersede([decide_input(m(0, b'{"content": "a"}'), max_bytes=99),
     ...                                       decide_input(m(1, None), max_bytes=99)])]

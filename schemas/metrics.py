@@ -1,13 +1,20 @@
-"""Metric events on ``pipeline.metrics`` for real-time consumers."""
+"""Metric events on ``pipeline.metrics`` for real-time consumers.
+
+Time is in seconds throughout: timestamps are Unix seconds (``emitted_at``, ``input_timestamp``)
+and durations are seconds (``stage_s``). ``stage_ms`` carries the same durations in milliseconds
+for one more release and is deprecated; each field is filled from the other when only one is given.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 Outcome = Literal["indexed", "unchanged", "gated", "rejected", "deleted", "superseded"]
 
+_STAGE_S = "Time per stage (s)"
+_STAGE_MS = "Deprecated: the same durations in ms (removed in the next release; read stage_s)"
 
 class ExperimentScores(BaseModel):
     """A document scored by both versions of a running experiment."""
@@ -18,7 +25,22 @@ class ExperimentScores(BaseModel):
     candidate: float
 
 
-class DocumentMetric(BaseModel):
+class _StageTimes(BaseModel):
+    """``stage_s`` and its deprecated millisecond twin, kept consistent."""
+
+    stage_s: dict[str, float] = Field(default_factory=dict, description=_STAGE_S)
+    stage_ms: dict[str, float] = Field(default_factory=dict, description=_STAGE_MS, json_schema_extra={"deprecated": True})
+
+    @model_validator(mode="after")
+    def _fill_stage_times(self) -> Any:
+        if self.stage_ms and not self.stage_s:
+            self.stage_s = {k: round(v / 1000, 6) for k, v in self.stage_ms.items()}
+        elif self.stage_s and not self.stage_ms:
+            self.stage_ms = {k: round(v * 1000, 3) for k, v in self.stage_s.items()}
+        return self
+
+
+class DocumentMetric(_StageTimes):
     """One per input message, after its results are durable."""
 
     type: Literal["document"] = "document"
@@ -27,13 +49,13 @@ class DocumentMetric(BaseModel):
     doc_type: str | None = None
     outcome: Outcome
     reason: str | None = None
+    error_class: str | None = Field(None, description="For outcome 'rejected': the dead letter's error class")
     patterns: int = 0
     stale_removed: int = 0
     bytes: int = 0
     quality: float | None = None
     quality_label: str | None = None
     model_versions: dict[str, str] = Field(default_factory=dict)
-    stage_ms: dict[str, float] = Field(default_factory=dict)
     topic: str
     partition: int
     offset: int
@@ -43,7 +65,7 @@ class DocumentMetric(BaseModel):
     emitted_at: float = Field(..., description="When this event was built (Unix s)")
 
 
-class BatchMetric(BaseModel):
+class BatchMetric(_StageTimes):
     """One per micro-batch the worker processed."""
 
     type: Literal["batch"] = "batch"
@@ -53,13 +75,12 @@ class BatchMetric(BaseModel):
     deleted: int
     patterns: int
     texts_embedded: int
-    stage_ms: dict[str, float] = Field(default_factory=dict)
     model_versions: dict[str, str] = Field(default_factory=dict)
     worker: str
     emitted_at: float
 
 
-class SetMetric(BaseModel):
+class SetMetric(_StageTimes):
     """One per set the set agent re-derived in a micro-batch."""
 
     type: Literal["set"] = "set"
@@ -72,8 +93,34 @@ class SetMetric(BaseModel):
     deleted: int
     unchanged: bool
     model_versions: dict[str, str] = Field(default_factory=dict)
-    stage_ms: dict[str, float] = Field(default_factory=dict)
+    input_timestamp: float | None = Field(
+        None, description="When the member update that triggered this re-detection was produced (Unix s)")
     worker: str
+    emitted_at: float
+
+
+class QueryMetric(BaseModel):
+    """One per semantic search the worker's API answered."""
+
+    type: Literal["query"] = "query"
+    took_s: float = Field(..., description="Embedding the query plus searching the store (s)")
+    hits: int
+    k: int
+    worker: str
+    emitted_at: float
+
+
+class WorkerMetric(BaseModel):
+    """A worker's heartbeat: whether it is ready, and its consumer lag (every ``ASSAY_HEARTBEAT_INTERVAL_S``)."""
+
+    type: Literal["worker"] = "worker"
+    worker: str
+    role: str
+    ready: bool
+    reasons: list[str] = Field(default_factory=list)
+    lag_messages: int = Field(0, description="Sum of the lag of the partitions assigned to this worker")
+    interval_s: float = Field(..., description="Seconds until the next heartbeat")
+    worker_started_at: float = Field(..., description="When this worker process started (Unix s)")
     emitted_at: float
 
 
@@ -96,3 +143,14 @@ class LearnerMetric(BaseModel):
     published_version: str | None = None
     worker: str
     emitted_at: float
+
+
+PipelineMetric = DocumentMetric | BatchMetric | SetMetric | QueryMetric | WorkerMetric | LearnerMetric
+METRIC_TYPES: tuple[type[BaseModel], ...] = (DocumentMetric, BatchMetric, SetMetric, QueryMetric, WorkerMetric,
+                                               LearnerMetric)
+_METRIC = TypeAdapter(Annotated[PipelineMetric, Field(discriminator="type")])
+
+
+def parse_metric(raw: bytes | str) -> PipelineMetric:
+    """One ``pipeline.metrics`` value as its typed event (raises pydantic's ValidationError)."""
+    return _METRIC.validate_json(raw)

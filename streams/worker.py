@@ -54,7 +54,8 @@ from streams.set_stage import ChangelogSetTable, SetStage
 from streams.shutdown import BoundedWorker, hard_exit
 from streams.topics import faust_topics
 from streams.watchdog import Watchdog
-from streams.web import WebContext, register_web
+from streams.operations import register_operations
+from streams.web import WebContext
 from streams.web_auth import protect_web
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ def build_app(parts: WorkerParts) -> faust.App:
     async def embed_query(text: str) -> np.ndarray:
         return (await parts.embedder.embed([text]))[0]
 
-    register_web(app, WebContext(
+    register_operations(app, parts, WebContext(
         worker=parts.worker, role=settings.worker_role, health=parts.health, embedding_variant=parts.embedding_variant,
         embed_query=embed_query, quality_version=lambda: compute.quality.model_version if compute else None,
         store=parts.store))

@@ -194,3 +194,32 @@ def read_partition(conf: dict[str, Any], topic: str, partition: int, timeout_s: 
         else:
             state[key] = value
     return state
+
+
+def last_value(conf: dict[str, Any], topic: str, partition: int = 0, timeout_s: float = 10.0) -> bytes | None:
+    """The value of the last record of one partition (None when it is empty).
+
+    The end offset comes from a fetch's high watermark (see the module docstring), then the record
+    just before it is read.
+    """
+    end = end_offsets(conf, topic, partition + 1, timeout_s).get(partition, 0)
+    if end <= 0:
+        return None
+    consumer = Consumer({**conf, "group.id": "assay-last-record", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
+    try:
+        consumer.assign([TopicPartition(topic, partition, end - 1)])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is None:
+                return msg.value()
+            if err.code() == KafkaError._PARTITION_EOF:
+                return None
+            raise BrokerError(f"reading the last record of {topic}[{partition}]: {err}")
+        raise BrokerError(f"reading the last record of {topic}[{partition}] took over {timeout_s:.0f}s")
+    finally:
+        consumer.close()

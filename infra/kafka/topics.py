@@ -36,9 +36,10 @@ POINTS_PENDING = "points.pending"
 ALERTS = "alerts"
 QUALITY_FEEDBACK = "quality.feedback"
 EXPERIMENTS = "experiments"
+METRICS_AGGREGATED = "metrics.aggregated"
 
 ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE,
-         POINTS_PENDING, ALERTS, QUALITY_FEEDBACK, EXPERIMENTS)
+         POINTS_PENDING, ALERTS, QUALITY_FEEDBACK, EXPERIMENTS, METRICS_AGGREGATED)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -108,5 +109,10 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             # Compacted: the latest state of the experiment is always there for a starting worker.
             {"cleanup.policy": "compact"},
             "The running model experiment (shadow, ramp, promoted, rolled back), keyed by model kind",
+        ),
+        METRICS_AGGREGATED: TopicSpec(
+            METRICS_AGGREGATED, p + METRICS_AGGREGATED, 1,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "Per-minute aggregates of pipeline.metrics, keyed by the window's start (UTC, ISO 8601)",
         ),
     }
