@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[4]
 
 def test_every_command_group_is_registered():
     assert set(main.commands) == {"broker", "topics", "worker", "produce", "search", "tail", "status", "dlq",
-                                  "schemas", "demo", "quality", "model", "inference"}
+                                  "schemas", "demo", "quality", "model", "inference", "feedback", "learner",
+                                  "experiment"}
     assert set(main.commands["dlq"].commands) == {"list", "show", "replay"}
+    assert set(main.commands["experiment"].commands) == {"status", "start"}
 
 
 def test_version():
