@@ -127,7 +127,8 @@ def build_learner(settings: Settings) -> tuple[faust.App, list[Any]]:
     if checkpoint is not None:
         base, published = registry.load(checkpoint.base_version), registry.load(checkpoint.published_version)
         session = OnlineSession.from_bytes(checkpoint.session)
-        state = LearnerState(base, published, dict(checkpoint.covered), cuts=checkpoint.cuts)
+        state = LearnerState(base, published, dict(checkpoint.covered), cuts=checkpoint.cuts,
+                             validation_from=checkpoint.validation_from)
         if checkpoint.experiment is not None:
             state.runner = ExperimentRunner.from_dict(checkpoint.experiment, template, registry)
             head = checkpoint.experiment.get("head")
@@ -152,6 +153,7 @@ def build_learner(settings: Settings) -> tuple[faust.App, list[Any]]:
                          checkpoint_path=data / "checkpoint.bin", experiment_template=template, worker=worker,
                          holdout_share=settings.learner.holdout_share,
                          validation_rows=settings.learner.validation_rows,
+                         min_validation_rows=settings.learner.min_validation_rows,
                          max_dlq_bytes=publisher.limit("sources.dlq"))
     mirror = SourceMirror(kafka.librdkafka_config(), specs[SOURCES_RAW].name, kafka.partitions, store,
                           max_document_bytes=settings.max_document_bytes)
