@@ -52,6 +52,7 @@ from schemas.models import ModelPromotion
 from streams.compute import EmbedService
 from streams.learner.checkpoint import LearnerCheckpoint, save_checkpoint
 from streams.learner.experiment import ExperimentRunner
+from streams.learner.inputs import InputWatch, describe
 from streams.learner.store import PENDING_PARTITION, LearnerStore, StoredLabel
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class LearnerStage:
     def __init__(self, *, session: OnlineSession, state: LearnerState, store: LearnerStore, registry: Registry,
                  embedder: EmbedService, checkpoint_path: Path, experiment_template: Any, worker: str,
                  holdout_share: float, validation_rows: int, max_dlq_bytes: int,
-                 min_validation_rows: int = 100) -> None:
+                 min_validation_rows: int = 100, inputs: InputWatch | None = None) -> None:
         self.session = session
         self.state = state
         self.store = store
@@ -97,6 +98,7 @@ class LearnerStage:
         self.holdout_share = holdout_share
         self.validation_rows = validation_rows
         self.min_validation_rows = min_validation_rows
+        self.inputs = inputs
         # The published head on the same examples, scored before they are learned: what learning bought.
         self.published_metrics = PrequentialMetrics(3, session.config.metrics_window)
         self.max_dlq_bytes = max_dlq_bytes
@@ -133,7 +135,7 @@ class LearnerStage:
             texts = [self.state.base.embedding_text(e.doc) for e in examples]
             embeddings = np.asarray(await self.embedder.embed(texts), dtype=np.float32)
             out += await loop.run_in_executor(None, self._learn, examples, embeddings, now)
-        elif self.cut_now and self.state.runner is None:
+        elif self.cut_now and (self.state.runner is None or self.state.runner.finished):
             out += await loop.run_in_executor(None, self._cut, now)
         await loop.run_in_executor(None, self._save)
         self.store.forget_parked(covered.get(PENDING_PARTITION, 0))
@@ -154,6 +156,25 @@ class LearnerStage:
             out.append(Example(msg.partition, msg.offset, key, example_document(key, text, doc_type),
                                class_index(class_of(fb)), fb.weight, holdout_of(key, self.holdout_share)))
         return out
+
+    async def watch_inputs(self) -> list[OutMessage]:
+        """Window the sampled input documents; on drift: an alert, and a candidate cut at the next batch."""
+        if self.inputs is None:
+            return []
+        docs = self.inputs.take()
+        if not docs:
+            return []
+        async with self.lock:
+            model = self.state.published
+            embeddings = np.asarray(await self.embedder.embed([model.embedding_text(d) for d in docs]), np.float32)
+            drifted = await asyncio.get_running_loop().run_in_executor(None, self.inputs.add, docs, embeddings, model)
+            if not drifted:
+                return []
+            self.cut_now = "input_drift"
+            details = {t: describe(r) for t, r in drifted.items()}
+            log.warning("input drift against the reference window: %s", details)
+            return [self._alert("input_drift", "warning", "the documents coming in differ from the reference window "
+                                f"({', '.join(sorted(details))})", details, time.time())]
 
     def _parked(self) -> list[Example]:
         after = self.state.covered.get(PENDING_PARTITION, 0)
@@ -305,6 +326,8 @@ class LearnerStage:
     def _promote(self, candidate: QualityModel, now: float) -> list[OutMessage]:
         previous = self.registry.promote(candidate.version)
         self.state.published = candidate
+        if self.inputs is not None:
+            self.inputs.reset_reference()
         if self.state.candidate_head is not None:  # one of ours: candidates are now measured against it
             self.session.publish(self.state.candidate_head, adopt=False)
             self.state.candidate_head = None

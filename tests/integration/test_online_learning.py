@@ -279,3 +279,31 @@ def test_a_killed_learner_neither_loses_nor_double_counts_a_label(topics, start_
         time.sleep(0.5)
     time.sleep(3)  # nothing more arrives: every label was learned once
     assert again.status()["learned"] == expected
+
+
+def test_unlabelled_input_drift_raises_an_alert(topics, start_learner, registry, questions):
+    import ast
+    import sysconfig
+
+    env = fast_loop(registry, ASSAY_LEARNER_DRIFT_WINDOW="150")
+    start_learner(topics, **env)
+    # Reference window: Stack Overflow questions; the next one: docstrings of the standard library.
+    topics.produce(SOURCES_RAW, [(f"q-{i}", orjson.dumps({"type": "general", "content": text}))
+                                 for i, text in enumerate(questions["text"].iloc[3000:3150])])
+    docstrings: list[str] = []
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            continue
+        docstrings += [d for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                       and (d := ast.get_docstring(n)) and len(d) > 80]
+        if len(docstrings) >= 150:
+            break
+    time.sleep(3)
+    topics.produce(SOURCES_RAW, [(f"d-{i}", orjson.dumps({"type": "general", "content": d}))
+                                 for i, d in enumerate(docstrings[:150])])
+    alerts = records(topics, ALERTS, lambda rs: any(r["kind"] == "input_drift" for r in rs), timeout_s=180)
+    drift = [a for a in alerts if a["kind"] == "input_drift"][-1]
+    report = drift["details"]["general"]
+    assert report["mix_shift"] or report["novel_documents"], report
