@@ -225,3 +225,20 @@ def test_finetune_candidate_command_reads_the_learners_labels(rows, tmp_path, mo
     finally:
         get_settings.cache_clear()
 
+
+def test_a_cut_of_the_online_head_keeps_a_promoted_jobs_half_on_offer(base, rows, encoder_dir, tmp_path):
+    from processors.learning.examples import candidate_models
+    from processors.learning.fold import initial_head
+
+    reg = Registry(tmp_path / "registry", builtin=BUILTIN_DIR)
+    report = finetune_candidate(base, rows[:24], [], JobCheckpoints(tmp_path / "ft"), reg, encoder_dir,
+                                ContinueConfig(**{**CONFIG.__dict__, "max_steps": 1}), encoder_id=ENCODER_ID)
+    published = reg.load(report.version)
+    variants = candidate_models(base, initial_head(), version="1.2.2", lineage={}, published=published)
+    assert set(variants) == {"online_head", "linear_only", "published_half"}
+    texts = [r.clean() for r in rows[50:53]]
+    np.testing.assert_array_equal(variants["published_half"].finetuned_logits(texts), published.finetuned_logits(texts))
+    assert variants["published_half"].manifest["finetuned"]["lineage"]["job"] == report.spec["job"]
+    # no job promoted: the cut offers what it offered before
+    assert set(candidate_models(base, initial_head(), version="1.2.2", lineage={}, published=base)) == \
+        {"online_head", "linear_only"}
