@@ -6,6 +6,7 @@ The models are kept in the registry that ``assay model`` manages (``streams/cli/
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -233,10 +234,12 @@ def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target:
 @click.option("--require-better", is_flag=True, help="Register only if the held-back log-loss beats the base's")
 @click.option("--restart", is_flag=True, help="Discard an interrupted job instead of resuming it")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line")
+@click.option("--exit-with-parent", is_flag=True, help="Stop (resumably) when the process that started it is gone, "
+              "as the learner's background job does")
 def finetune_candidate_cmd(base_version: str | None, data: Path | None, text_col: str, label_col: str,
                            labels_db: Path | None, checkpoint_dir: Path | None, threads: int, epochs: int,
                            max_steps: int | None, save_every: int, min_labels: int, validation_rows: int,
-                           require_better: bool, restart: bool, as_json: bool) -> None:
+                           require_better: bool, restart: bool, as_json: bool, exit_with_parent: bool) -> None:
     """Continue fine-tuning the encoder half on the learner's gathered labels; register a candidate.
 
     Resumes an interrupted job from its checkpoint. Prints the registered version (exit 0), or why
@@ -268,6 +271,12 @@ def finetune_candidate_cmd(base_version: str | None, data: Path | None, text_col
     config = ContinueConfig(params=FinetuneParams(epochs=epochs), max_steps=max_steps, save_every=save_every,
                             threads=threads, min_labels=min_labels, restart=restart)
     embedder = None
+    parent = os.getppid()
+
+    def orphaned(_step: int) -> None:
+        if os.getppid() != parent:  # re-parented: the learner was killed; the checkpoint stays for the next one
+            click.echo("the process that started this job is gone: stopping", err=True)
+            sys.exit(3)
 
     def embed(texts: list[str]):
         nonlocal embedder
@@ -278,7 +287,8 @@ def finetune_candidate_cmd(base_version: str | None, data: Path | None, text_col
         report = finetune_candidate(
             base, rows, held, JobCheckpoints(checkpoint_dir or s.data_dir / "learner" / "finetune"), reg, encoder_dir,
             config, encoder_id=f"{model_name(encoder_dir)}@{model_revision(encoder_dir)}", embed=embed,
-            require_better=require_better, extra=extra, extra_name=data.name if data else None, say=_ft_progress)
+            require_better=require_better, extra=extra, extra_name=data.name if data else None, say=_ft_progress,
+            on_step=orphaned if exit_with_parent else None)
     finally:  # too few labels, changed rows, a busy checkpoint: one "error:" line, exit 2
         if embedder is not None:
             embedder.close()

@@ -11,8 +11,8 @@ learner to put in an experiment, as ``assay experiment start`` would. With
 ``ASSAY_LEARNER_FINETUNE_REQUIRE_BETTER`` (default) the job registers only a candidate that beats
 the published version on held-back labels, as the learner's own cuts do.
 
-The job dies with the learner (``SIGTERM`` on stop, the parent-death signal on a kill) and leaves
-its checkpoint; the next learner resumes it at once. ``<checkpoint>/schedule.json`` remembers how
+The job stops with the learner (``SIGTERM`` when it stops; after a kill the job notices that its
+parent is gone at its next step) and leaves its checkpoint; the next learner resumes it at once. ``<checkpoint>/schedule.json`` remembers how
 many labels had been gathered when the last job started; ``job.out``/``job.log`` hold the last
 job's report and progress.
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,17 +31,6 @@ log = logging.getLogger(__name__)
 
 SCHEDULE = "schedule.json"
 RUNNING = "job.pt"  # processors.quality.training.job_checkpoints: an interrupted job's state
-
-
-def _child_setup(nice: int) -> None:
-    """In the child, before exec: lower its priority; die when the learner dies (Linux)."""
-    os.nice(nice)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class FinetuneJob:
@@ -67,9 +55,10 @@ class FinetuneJob:
 
     def command(self, base_version: str) -> list[str]:
         # as many new labels as made it due: fewer means the rows changed under it (a new store)
-        return [sys.executable, "-m", "streams.cli", "quality", "finetune-candidate", "--base", base_version,
-                "--threads", str(self.threads), "--checkpoint", str(self.dir), "--labels-db", str(self.labels_db),
-                "--min-labels", str(self.every), "--json",
+        return [*(["nice", "-n", str(self.nice)] if self.nice else []), sys.executable, "-m", "streams.cli", "quality",
+                "finetune-candidate", "--base", base_version, "--threads", str(self.threads), "--checkpoint",
+                str(self.dir), "--labels-db", str(self.labels_db), "--min-labels", str(self.every), "--json",
+                "--exit-with-parent",
                 *(["--max-steps", str(self.max_steps)] if self.max_steps else []),
                 *(["--require-better"] if self.require_better else [])]
 
@@ -91,8 +80,7 @@ class FinetuneJob:
         self.labels_at_start, self.resume = gathered, False
         self._files = [open(self.dir / "job.out", "wb"), open(self.dir / "job.log", "wb")]
         self.proc = subprocess.Popen(self.command(base_version), env=self.env, stdout=self._files[0],
-                                     stderr=self._files[1], stdin=subprocess.DEVNULL,
-                                     preexec_fn=lambda: _child_setup(self.nice))
+                                     stderr=self._files[1], stdin=subprocess.DEVNULL)
         log.info("fine-tuning job started on %s after %d labels (pid %d, nice %d, %d threads)", base_version,
                  gathered, self.proc.pid, self.nice, self.threads)
 

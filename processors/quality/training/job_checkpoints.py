@@ -63,6 +63,8 @@ class JobCheckpoints:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as e:
                 raise JobBusy(f"another fine-tuning job is running on {self.root}") from e
+            for stale in [*self.root.glob(".*.tmp"), *self.root.glob(f"{DONE}/.*.tmp")]:
+                stale.unlink(missing_ok=True)  # a job killed while saving
             try:
                 yield
             finally:

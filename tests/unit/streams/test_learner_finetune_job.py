@@ -27,8 +27,9 @@ class StandIn(FinetuneJob):
         self.asked: list[list[str]] = []
 
     def command(self, base_version: str) -> list[str]:
-        self.asked.append(super().command(base_version))
-        return [sys.executable, "-c", self.script]
+        cmd = super().command(base_version)
+        self.asked.append(cmd)
+        return [*cmd[: cmd.index(sys.executable)], sys.executable, "-c", self.script]  # niced all the same
 
 
 def wait(job: FinetuneJob, gathered: int, base: str = "1.2.0", timeout_s: float = 20):
@@ -54,6 +55,7 @@ def test_a_job_starts_every_n_labels_and_hands_back_its_candidate(tmp_path):
     cmd = job.asked[0]
     assert cmd[cmd.index("--base") + 1] == "1.2.0" and "--require-better" in cmd and "--json" in cmd
     assert cmd[cmd.index("--min-labels") + 1] == "100" and "--max-steps" not in cmd
+    assert cmd[:3] == ["nice", "-n", "5"] and "--exit-with-parent" in cmd
     assert cmd[cmd.index("--threads") + 1] == "1"
     nice, threads = (tmp_path / "finetune" / "job.log").read_text().split()
     assert int(nice) >= 5 and threads == "1"

@@ -192,10 +192,26 @@ def test_one_job_at_a_time_per_checkpoint_directory(tmp_path):
                 pass
 
 
+# starts the job, waits for its first checkpoint, prints the job's pid and dies (as a killed learner)
+PARENT = """
+import json, os, subprocess, sys, time
+cmd, running, log = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+job = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+while not os.path.exists(running) and job.poll() is None:
+    time.sleep(0.1)
+print(job.pid, flush=True)
+os._exit(0)
+"""
+
+
 def test_finetune_candidate_command_reads_the_learners_labels(rows, tmp_path, monkeypatch):
-    """``assay quality finetune-candidate``: too few labels is exit 2 with what to do; otherwise a
+    """``assay quality finetune-candidate``: too few labels is exit 2 with what to do; a job whose
+    starter was killed stops at its next step and the next start resumes it; the candidate is a
     registered version from the non-held-back rows of the learner's ``labels`` table."""
     import json
+    import subprocess
+    import sys
+    import time
 
     from click.testing import CliRunner
 
@@ -211,14 +227,31 @@ def test_finetune_candidate_command_reads_the_learners_labels(rows, tmp_path, mo
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        args = ["finetune-candidate", "--max-steps", "1", "--validation-rows", "0", "--json"]
-        res = runner.invoke(quality_group, [*args, "--min-labels", "31"])
+        res = runner.invoke(quality_group, ["finetune-candidate", "--min-labels", "31"])
         assert res.exit_code == 2, res.output
         assert "30 labels gathered" in res.output and "at least 31 needed" in res.output
-        res = runner.invoke(quality_group, [*args, "--min-labels", "30"])
+        # started by a process that is then killed (the learner), the job stops after its next step…
+        job_cmd = [sys.executable, "-m", "streams.cli", "quality", "finetune-candidate", "--epochs", "3",
+                   "--save-every", "1", "--validation-rows", "0", "--min-labels", "30", "--exit-with-parent"]
+        running = tmp_path / "data" / "learner" / "finetune" / "job.pt"
+        parent = subprocess.run([sys.executable, "-c", PARENT, json.dumps(job_cmd), str(running),
+                                 str(tmp_path / "job.log")], env={**os.environ, "ASSAY_DATA_DIR": str(tmp_path / "data")},
+                                capture_output=True, text=True, timeout=300)
+        pid = int(parent.stdout)
+        deadline = time.monotonic() + 120
+        while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text():
+            assert time.monotonic() < deadline, "the orphaned job did not stop"
+            time.sleep(0.2)
+        assert "is gone: stopping" in (tmp_path / "job.log").read_text()
+        stopped_at = JobCheckpoints(running.parent).running()["step"]
+        assert 1 <= stopped_at < 3
+        # …and the next start resumes it from its checkpoint
+        res = runner.invoke(quality_group, ["finetune-candidate", "--epochs", "3", "--validation-rows", "0",
+                                            "--min-labels", "30", "--json"])
         assert res.exit_code == 0, res.output + repr(res.exception)
         report = json.loads(res.output.strip().splitlines()[-1])
-        assert report["version"] == "1.2.1" and report["job"]["labels"]["rows"] == 30 and report["job"]["steps"] == 1
+        assert report["version"] == "1.2.1" and report["job"]["labels"]["rows"] == 30 and report["job"]["steps"] == 3
+        assert report["resumed_at"] == stopped_at
         reg = Registry(tmp_path / "data" / "models" / "quality")
         assert reg.load("1.2.1").finetuned is not None
         assert (tmp_path / "data" / "learner" / "finetune" / "done" / f"{report['job']['job']}.pt").is_file()
