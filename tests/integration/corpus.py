@@ -50,7 +50,7 @@ def _stdlib_files() -> list[Path]:
     top = sorted(p for p in root.glob("*.py") if not p.name.startswith("_"))
     nested = sorted(p for p in root.glob("*/**/*.py")
                     if not p.name.startswith("_")
-                    and not any(part in _SKIPPED_DIRS or part.startswith("_") for part in p.relative_to(root).parts[:-1]))
+                    and not any(d in _SKIPPED_DIRS or d.startswith("_") for d in p.relative_to(root).parts[:-1]))
     return top + nested
 
 

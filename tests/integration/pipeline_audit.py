@@ -241,7 +241,7 @@ def stored_points(data_dir: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def pipeline_lag(topics: Any, roles: Iterable[str] = (SOURCES_RAW, POINTS_PENDING, SET_MEMBERS)) -> dict[str, int]:
     """Offsets not committed by the pipeline's consumer group, per topic role."""
-    group = f"{topics.prefix}assay-pipeline"
+    group = f"{topics.prefix}{topics.kafka.consumer_group}"
     return {role: sum(group_lag(topics.conf, group, topics.name(role), topics.specs[role].partitions).values())
             for role in roles}
 
@@ -339,8 +339,8 @@ class Audit:
                                                                "emitted_at")}
                                         for m in self.results.get((p.partition, p.offset), [])]}
                            for p in inputs],
-                "points_records": [{k: r.get(k) for k in ("action", "reason", "input", "computed_by", "emitted_at",
-                                                          "_at")} | {"version": (r.get("document") or {}).get("version")}
+                "points_records": [{**{k: r.get(k) for k in ("action", "reason", "input", "computed_by", "_at")},
+                                    "version": (r.get("document") or {}).get("version")}
                                    for r in self.pending if r.get("source_id") == sid],
                 "stored": [p for i, p in self.stored if i == pid],
             }

@@ -91,9 +91,9 @@ def outcomes_of(topics: Any, inputs: dict[tuple[int, int], Hostile], timeout_s: 
     return out
 
 
-@pytest.mark.parametrize("n_generated", [pytest.param(SHORT, id="short", marks=pytest.mark.timeout(600)),
-                                         pytest.param(LONG, id="long", marks=[pytest.mark.chaos,
-                                                                              pytest.mark.timeout(1800)])])
+@pytest.mark.parametrize("n_generated", [
+    pytest.param(SHORT, id="short", marks=pytest.mark.timeout(600)),
+    pytest.param(LONG, id="long", marks=[pytest.mark.chaos, pytest.mark.timeout(1800)])])
 def test_generated_and_hostile_records_all_end_with_a_result(topics, start_worker, tmp_path, n_generated):
     records = generated(n_generated) + hostile_records()
     worker = start_worker(topics, data_dir=tmp_path / "store")
