@@ -13,6 +13,7 @@ import time
 
 import orjson
 
+from processors.replay import replay_of_header
 from processors.results import Rejection
 from schemas.dlq import DeadLetter, TruncatedPart
 from schemas.messages import InputMessage, OutMessage
@@ -79,7 +80,8 @@ def dead_letter(rejection: Rejection, msg: InputMessage, *, worker: str, max_byt
         key_sha256=_sha(msg.key), value_sha256=_sha(msg.value),
         stage=rejection.stage, error_class=rejection.error_class, reason=reason,
         topic=msg.topic, partition=msg.partition, offset=msg.offset, timestamp_ms=msg.timestamp_ms,
-        worker=worker, rejected_at=time.time(), replay_of=replay_of,
+        worker=worker, rejected_at=time.time(),
+        replay_of=replay_of if replay_of is not None else replay_of_header(msg.headers),
     )
     budget = max_bytes - _FRAMING_BYTES - len(dlq_key(msg.key) or b"")
     if len(encode_dead_letter(record)) <= budget:

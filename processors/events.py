@@ -23,7 +23,7 @@ from processors.indexing import IndexPlan
 from processors.outcomes import Deleted, Embedded, Final, Gated, Rejected, Superseded
 from schemas.documents import DocumentInfo
 from schemas.messages import InputMessage, OutMessage
-from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
+from schemas.metrics import BatchMetric, DocumentMetric, ExperimentScores, SetMetric
 from schemas.patterns import EnrichedPattern, PatternRecord, QualityScore
 from schemas.points import ComputedPoint, InputRef, SourcePoints, StoredPoint
 from schemas.sets import SetMemberUpdate
@@ -46,6 +46,15 @@ def message_key(text: str | None) -> bytes | None:
 
 def encode(model: BaseModel) -> bytes:
     return orjson.dumps(model.model_dump(mode="json"))
+
+
+def seconds(stage_ms: dict[str, float]) -> dict[str, float]:
+    """Stage times as metric events carry them: seconds (the stages measure milliseconds).
+
+    >>> seconds({"embed": 12.5})
+    {'embed': 0.0125}
+    """
+    return {stage: round(ms / 1000, 6) for stage, ms in stage_ms.items()}
 
 
 def input_ref(msg: InputMessage) -> InputRef:
@@ -86,13 +95,14 @@ def _points_record(final: Deleted | Gated | Embedded, model_versions: dict[str, 
     if isinstance(final, Gated):
         return SourcePoints(source_id=final.doc.id, action="remove", reason="below_quality_gate",
                             document=final.doc.info(), quality=final.quality, model_versions=model_versions,
-                            input=input_ref(final.msg), stage_ms=final.stage_ms, computed_by=worker, emitted_at=now)
+                            input=input_ref(final.msg), stage_ms=final.stage_ms, experiment=final.experiment,
+                            computed_by=worker, emitted_at=now)
     x = final.source
     return SourcePoints(
         source_id=x.doc.id, action="index", document=x.doc.info(), quality=x.quality, model_versions=model_versions,
         points=[ComputedPoint.of(p, v) for p, v in zip(x.patterns, final.vectors)], summary=x.summary,
-        input=input_ref(x.msg), stage_ms=final.stage_ms, vectors_reused=final.reused, computed_by=worker,
-        emitted_at=now)
+        input=input_ref(x.msg), stage_ms=final.stage_ms, vectors_reused=final.reused, experiment=x.experiment,
+        computed_by=worker, emitted_at=now)
 
 
 def compute_messages(finals: Sequence[Final], *, embedding_variant: str, worker: str, max_dlq_bytes: int,
@@ -107,7 +117,7 @@ def compute_messages(finals: Sequence[Final], *, embedding_variant: str, worker:
             out.append(dead_letter_message(final.rejection, final.msg, worker=worker, max_bytes=max_dlq_bytes))
             rej = final.rejection
             out.append(_document_metric(final.msg, final.source_id, "rejected", f"{rej.error_class}: {rej.reason}",
-                                        worker, now, stage_ms=final.stage_ms))
+                                        worker, now, stage_ms=final.stage_ms, error_class=rej.error_class))
         elif isinstance(final, Superseded):
             out.append(_document_metric(final.msg, final.source_id, "superseded",
                                         "a later message of the same source in this batch replaced it", worker, now,
@@ -125,7 +135,7 @@ def compute_messages(finals: Sequence[Final], *, embedding_variant: str, worker:
             out.append(OutMessage("points.pending", message_key(record.source_id), encode(record), cause=_msg(final)))
     out.append(OutMessage("pipeline.metrics", None, encode(BatchMetric(
         documents=len(finals), rejected=counts["rejected"], gated=counts["gated"], deleted=counts["deleted"],
-        patterns=counts["patterns"], texts_embedded=texts_embedded, stage_ms=batch_ms,
+        patterns=counts["patterns"], texts_embedded=texts_embedded, stage_s=seconds(batch_ms),
         model_versions={"embedding": embedding_variant}, worker=worker, emitted_at=now))))
     return out
 
@@ -137,17 +147,23 @@ def _msg(final: Final) -> InputMessage:
 def _document_metric(msg: InputMessage | InputRef, source_id: str | None, outcome: str, reason: str | None,
                      worker: str, now: float, *, doc: DocumentInfo | None = None, quality: QualityScore | None = None,
                      versions: dict[str, str] | None = None, patterns: int = 0, stale: int = 0,
-                     stage_ms: dict[str, float] | None = None, cause: InputMessage | None = None) -> OutMessage:
+                     stage_ms: dict[str, float] | None = None, cause: InputMessage | None = None,
+                     experiment: ExperimentScores | None = None, error_class: str | None = None) -> OutMessage:
     ref = input_ref(msg) if isinstance(msg, InputMessage) else msg
     metric = DocumentMetric(
         source_id=source_id, source_version=doc.version if doc else None, doc_type=doc.type.value if doc else None,
-        outcome=outcome, reason=reason, patterns=patterns, stale_removed=stale, bytes=ref.bytes,
+        outcome=outcome, reason=reason, error_class=error_class, patterns=patterns, stale_removed=stale, bytes=ref.bytes,
         quality=quality.score if quality else None, quality_label=quality.label if quality else None,
-        model_versions=versions or {}, stage_ms=stage_ms or {}, topic=ref.topic, partition=ref.partition,
-        offset=ref.offset, input_timestamp=ref.timestamp_ms / 1000 if ref.timestamp_ms is not None else None,
+        model_versions=versions or {}, stage_s=seconds(stage_ms or {}), topic=ref.topic, partition=ref.partition,
+        offset=ref.offset, input_timestamp=_unix_s(ref.timestamp_ms),
+        experiment=experiment,
         worker=worker, emitted_at=now)
     return OutMessage("pipeline.metrics", message_key(source_id), encode(metric),
                       cause=cause or (msg if isinstance(msg, InputMessage) else None))
+
+
+def _unix_s(timestamp_ms: int | None) -> float | None:
+    return timestamp_ms / 1000 if timestamp_ms is not None else None
 
 
 # -- indexing ---------------------------------------------------------------------------------------
@@ -182,7 +198,8 @@ def index_messages(plan: IndexPlan, *, worker: str, index_ms: dict[str, float], 
         metric = SetMetric(set_id=doc.set_id, set_version=doc.version, members=sp.set_members or 0,
                            detections=sp.set_detections or 0, patterns=len(sp.points),
                            upserted=len(plan.upserts), deleted=len(plan.stale), unchanged=plan.outcome == "unchanged",
-                           model_versions=sp.model_versions, stage_ms=stage_ms, worker=worker, emitted_at=now)
+                           model_versions=sp.model_versions, stage_s=seconds(stage_ms),
+                           input_timestamp=_unix_s(sp.input.timestamp_ms), worker=worker, emitted_at=now)
         out.append(OutMessage("pipeline.metrics", message_key(doc.set_id), encode(metric), cause=cause))
         return out
     if plan.outcome != "superseded":
@@ -192,7 +209,7 @@ def index_messages(plan: IndexPlan, *, worker: str, index_ms: dict[str, float], 
         sp.input, sp.source_id, plan.outcome, _OUTCOME_REASON[plan.outcome](sp), worker, now, doc=doc,
         quality=quality, versions=sp.model_versions,
         patterns=len(sp.points) if plan.outcome in ("indexed", "unchanged") else 0,
-        stale=len(plan.stale), stage_ms=stage_ms, cause=cause))
+        stale=len(plan.stale), stage_ms=stage_ms, cause=cause, experiment=sp.experiment))
     return out
 
 

@@ -29,6 +29,7 @@ from processors.validate import parse_document, source_id_from_key
 from processors.patterns import DetectorFailure, Extraction
 from schemas.documents import Document, DocumentInfo, DocumentType
 from schemas.messages import InputMessage
+from schemas.metrics import ExperimentScores
 from schemas.patterns import PatternRecord, QualityScore
 from schemas.points import StoredPoint
 from schemas.structure import StructureSummary
@@ -84,6 +85,7 @@ class Gated:
     doc: Document
     quality: QualityScore
     stage_ms: dict[str, float] = field(default_factory=dict)
+    experiment: ExperimentScores | None = None  # both scores, while a model experiment runs
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Scored:
     doc: Document
     quality: QualityScore
     stage_ms: dict[str, float] = field(default_factory=dict)
+    experiment: ExperimentScores | None = None  # both scores, while a model experiment runs
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Extracted:
     summary: StructureSummary | None = None  # code of a set: what the set stage merges across files
     failures: tuple[DetectorFailure, ...] = ()  # detectors that failed (their findings are missing)
     stage_ms: dict[str, float] = field(default_factory=dict)
+    experiment: ExperimentScores | None = None
 
 
 @dataclass(frozen=True)
@@ -162,12 +166,14 @@ def supersede(decisions: Sequence[Decision]) -> list[Decision | Superseded]:
     return out
 
 
-def gate(candidate: Candidate, quality: QualityScore, threshold: float, quality_ms: float = 0.0) -> Gated | Scored:
-    """Below ``threshold`` a document is gated; otherwise it goes on to extraction."""
+def gate(candidate: Candidate, quality: QualityScore, threshold: float, quality_ms: float = 0.0,
+         experiment: ExperimentScores | None = None) -> Gated | Scored:
+    """Below ``threshold`` a document is gated; otherwise it goes on to extraction. ``quality`` is
+    the served score (the candidate's, for a document in a running experiment's candidate arm)."""
     stage_ms = {**candidate.stage_ms, "quality": round(quality_ms, 3)}
     if is_gated(quality, threshold):
-        return Gated(candidate.msg, candidate.doc, quality, stage_ms)
-    return Scored(candidate.msg, candidate.doc, quality, stage_ms)
+        return Gated(candidate.msg, candidate.doc, quality, stage_ms, experiment)
+    return Scored(candidate.msg, candidate.doc, quality, stage_ms, experiment)
 
 
 Extractor = Callable[[Document], Extraction]
@@ -189,7 +195,7 @@ def extract(scored: Scored, extractor: Extractor) -> Extracted | Rejected:
     doc = scored.doc
     summary = found.summary if doc.set_id and doc.type == DocumentType.code else None
     return Extracted(scored.msg, doc, scored.quality, tuple(found.patterns), summary, tuple(found.failures),
-                     {**scored.stage_ms, "extract": _ms(t)})
+                     {**scored.stage_ms, "extract": _ms(t)}, scored.experiment)
 
 
 def reusable_vectors(doc: DocumentInfo, patterns: Sequence[PatternRecord], stored: Sequence[StoredPoint],

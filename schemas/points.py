@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from schemas.documents import DocumentInfo
+from schemas.metrics import ExperimentScores
 from schemas.patterns import PatternRecord, QualityScore
 from schemas.structure import StructureSummary
 
@@ -88,5 +89,6 @@ class SourcePoints(BaseModel):
     input: InputRef
     stage_ms: dict[str, float] = Field(default_factory=dict)
     vectors_reused: bool = Field(False, description="Vectors came from the store (same content and models)")
+    experiment: ExperimentScores | None = Field(None, description="Both scores, while a model experiment runs")
     computed_by: str = ""
     emitted_at: float

@@ -40,26 +40,28 @@ def faust_credentials(kafka: KafkaSettings) -> Any:
     return faust.SSLCredentials(context)
 
 
-def app_id(settings: Settings) -> str:
+def app_id(settings: Settings, suffix: str | None = None) -> str:
     """Faust's app id is the consumer group: one per topic prefix, so test runs never collide.
 
     ``all`` and ``compute`` workers share the pipeline's group (they consume ``sources.raw``);
-    ``index`` workers have a group of their own (they consume only ``points.pending``): Faust's
-    assignor expects every member of a group to subscribe to the same topics.
+    ``index`` workers have a group of their own (they consume only ``points.pending``), and so does
+    the learner (``-learner``): Faust's assignor expects every member of a group to subscribe to
+    the same topics.
     """
-    suffix = "-index" if settings.worker_role == "index" else ""
+    if suffix is None:
+        suffix = "-index" if settings.worker_role == "index" else ""
     return f"{settings.kafka.topic_prefix}{settings.kafka.consumer_group}{suffix}"
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, suffix: str | None = None) -> faust.App:
     lenient_records.install()  # a record whose header names are not UTF-8 must not crash the consumer
     session_ms = settings.kafka.session_timeout_s
     return faust.App(
-        app_id(settings),
+        app_id(settings, suffix),
         broker=faust_broker_url(settings.kafka),
         broker_credentials=faust_credentials(settings.kafka),
         store="memory://",
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(settings.data_dir / ("faust" + (suffix or ""))),
         autodiscover=False,
         # Topics are created by `assay topics create` with their partitions and configs.
         topic_allow_declare=False,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -33,8 +33,10 @@ from processors.patterns import extract_patterns
 from processors.quality.scorers import BaselineScorer, QualityScorer
 from processors.results import Rejection
 from schemas.messages import InputMessage, OutMessage
+from schemas.metrics import ExperimentScores
 from schemas.points import StoredPoint
 from streams import metrics
+from streams.experiments import ActiveExperiment
 from streams.retry import retry_transient
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ class ComputeStage:
 
     def __init__(self, settings: Settings, embedder: EmbedService, embedding_variant: str, worker: str,
                  quality: QualityScorer | None = None, reader: StoreReader | None = None,
-                 max_dlq_bytes: int = 1_000_000) -> None:
+                 max_dlq_bytes: int = 1_000_000,
+                 experiment: Callable[[], ActiveExperiment | None] | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
         self.embedding_variant = embedding_variant
@@ -69,6 +72,7 @@ class ComputeStage:
         self.quality: QualityScorer = quality or BaselineScorer()
         self.reader = reader
         self.max_dlq_bytes = max_dlq_bytes
+        self.experiment = experiment or (lambda: None)
 
     def swap_quality(self, scorer: QualityScorer) -> None:
         """Use ``scorer`` from the next micro-batch on (one reference assignment: atomic)."""
@@ -85,14 +89,15 @@ class ComputeStage:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         scorer = self.quality  # read once: the whole batch is scored by one model version
+        experiment = self.experiment()  # and sees one experiment state
         batch_ms: dict[str, float] = {}
 
         t = time.perf_counter()
         decisions = await loop.run_in_executor(None, self._decide, list(messages))
         positions = [i for i, d in enumerate(decisions) if isinstance(d, Candidate)]
         candidates = [decisions[i] for i in positions]
-        doc_vectors = await self._embed_for_quality(scorer, candidates)
-        steps = await loop.run_in_executor(None, self._score_and_extract, scorer, candidates, doc_vectors)
+        doc_vectors = await self._embed_for_quality(scorer, candidates, experiment)
+        steps = await loop.run_in_executor(None, self._score_and_extract, scorer, candidates, doc_vectors, experiment)
         stepped = dict(zip(positions, steps))
         batch_ms["prepare"] = _ms(t)
 
@@ -127,10 +132,12 @@ class ComputeStage:
 
     # -- 2. quality, gate, extraction ------------------------------------------------------------
 
-    async def _embed_for_quality(self, scorer: QualityScorer, candidates: list[Candidate]) -> list[np.ndarray | None]:
+    async def _embed_for_quality(self, scorer: QualityScorer, candidates: list[Candidate],
+                                 experiment: ActiveExperiment | None = None) -> list[np.ndarray | None]:
         """The quality model reads each document's own embedding (its first tokens)."""
         vectors: list[np.ndarray | None] = [None] * len(candidates)
-        todo = [i for i, c in enumerate(candidates) if scorer.wants_embedding(c.doc)]
+        scorers = [scorer] if experiment is None else [scorer, experiment.scorer]
+        todo = [i for i, c in enumerate(candidates) if any(s.wants_embedding(c.doc) for s in scorers)]
         if not todo:
             return vectors
         texts = [scorer.embedding_text(candidates[i].doc) for i in todo]
@@ -149,14 +156,28 @@ class ComputeStage:
         return vectors
 
     def _score_and_extract(self, scorer: QualityScorer, candidates: list[Candidate],
-                           doc_vectors: list[np.ndarray | None]) -> list[Rejected | Gated | Extracted]:
-        """One outcome per candidate, in order."""
+                           doc_vectors: list[np.ndarray | None],
+                           experiment: ActiveExperiment | None = None) -> list[Rejected | Gated | Extracted]:
+        """One outcome per candidate, in order. While an experiment runs, documents its candidate
+        scores are scored by both versions; the candidate's score is served in its arm."""
         if not candidates:
             return []
         t = time.perf_counter()
-        qualities = scorer.score_many([c.doc for c in candidates], doc_vectors)
+        docs = [c.doc for c in candidates]
+        qualities = scorer.score_many(docs, doc_vectors)
+        both: dict[int, ExperimentScores] = {}
+        if experiment is not None:
+            mine = [i for i, d in enumerate(docs) if experiment.scorer.wants_embedding(d)]
+            theirs = experiment.scorer.score_many([docs[i] for i in mine], [doc_vectors[i] for i in mine])
+            exp_id = experiment.record.experiment_id
+            for i, q in zip(mine, theirs):
+                arm = "candidate" if experiment.serves_candidate(docs[i].id) else "control"
+                both[i] = ExperimentScores(experiment_id=exp_id, arm=arm, control=qualities[i].score, candidate=q.score)
+                if arm == "candidate":
+                    qualities[i] = q
         ms = (time.perf_counter() - t) * 1000 / len(candidates)
-        steps = [gate(c, q, self.settings.quality_threshold, ms) for c, q in zip(candidates, qualities)]
+        steps = [gate(c, q, self.settings.quality_threshold, ms, both.get(i))
+                 for i, (c, q) in enumerate(zip(candidates, qualities))]
         out = [extract(step, extract_patterns) if isinstance(step, Scored) else step for step in steps]
         for step in out:
             for failure in step.failures if isinstance(step, Extracted) else ():

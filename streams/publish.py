@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from infra.errors import AssayError
 from infra.kafka.producer import AsyncProducer, PublishError
@@ -48,6 +48,8 @@ class Publisher:
     worker: str
     max_backoff_s: float = 10.0
     default_max_bytes: int = 1_000_000
+    #: Called with the records of each ``publish`` once the broker acknowledged them (metrics, live page).
+    observers: list[Callable[[Sequence[OutMessage]], None]] = field(default_factory=list)
     _headroom: int = field(default=256, repr=False)
 
     def limit(self, role: str) -> int:
@@ -59,6 +61,7 @@ class Publisher:
         dead: set[tuple[str, int, int]] = set()
         pending = [m for m in (self._fit(o, report, dead) for o in outputs) if m is not None]
         delay = 0.2
+        sent: list[OutMessage] = []
         while pending:
             futures = [self._send(m) for m in pending]
             results = await asyncio.gather(*futures, return_exceptions=True)
@@ -67,6 +70,7 @@ class Publisher:
             for msg, result in zip(pending, results):
                 if result is None:
                     report.sent += 1
+                    sent.append(msg)
                     continue
                 if isinstance(result, asyncio.CancelledError):
                     raise result
@@ -93,7 +97,15 @@ class Publisher:
             pending = again
         if report.retries:
             report_waiting(None)
+        self._notify(sent)
         return report
+
+    def _notify(self, sent: list[OutMessage]) -> None:
+        for observe in self.observers:
+            try:
+                observe(sent)
+            except Exception:  # noqa: BLE001 - observing must never stop publishing
+                log.exception("an observer of published records failed")
 
     def _send(self, msg: OutMessage) -> asyncio.Future[None]:
         return self.producer.send(self.topic_names[msg.role], msg.key, msg.value, partition=msg.partition)

@@ -87,6 +87,7 @@ class Watchdog:
                           details={"lag": {f"{t}[{p}]": n for (t, p), n in lag.items()},
                                    "exit_code": verdict.exit_code if will_exit else None},
                           emitted_at=time.time())
+            metrics.ALERTS.labels(kind=kind, severity=alert.severity).inc()
             try:
                 await asyncio.wait_for(self.send_alert(alert), 5.0)
             except Exception as exc:  # noqa: BLE001 - the exit matters more than the alert

@@ -5,12 +5,17 @@ asks a running worker through this API instead of opening the store itself.
 
 * ``GET /health``: liveness, 200 while the process answers;
 * ``GET /ready``: 200 when partitions are assigned, the store and models are loaded and no agent
-  is stalled, waiting on an outage or crashed; 503 with the reasons otherwise.
+  is stalled, waiting on an outage or crashed; 503 with the reasons otherwise;
+* ``GET /stats``: what the live page shows (:func:`stats_body`), as JSON;
+* ``GET /search``: semantic search; each one is timed and published as a ``query`` metric event.
+
+The live page (``/``, ``/dashboard``, ``/events``) is in :mod:`streams.live_page`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,6 +25,8 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from infra.qdrant.base import SearchFilter, VectorStore
+from processors.live import LiveStats
+from schemas.metrics import QueryMetric
 from streams.health import WorkerHealth
 
 
@@ -34,6 +41,23 @@ class WebContext:
     embed_query: Callable[[str], Any]  # async: text → vector
     quality_version: Callable[[], str | None]
     store: VectorStore | None = None
+    live: LiveStats | None = None
+    on_query: Callable[[QueryMetric], None] | None = None  # publishes the search's metric event
+
+
+async def stats_body(ctx: WebContext) -> dict[str, Any]:
+    """The worker's numbers: models, readiness, lag, points, and the live totals and rates (times in s)."""
+    count = await asyncio.to_thread(ctx.store.count, None) if ctx.store is not None else None
+    verdict = ctx.health.evaluate()
+    lag = {f"{t}[{p}]": n for (t, p), n in sorted(ctx.health.lag.items())}
+    body: dict[str, Any] = {
+        "points": count, "embedding": ctx.embedding_variant, "quality": ctx.quality_version(),
+        "worker": ctx.worker, "role": ctx.role, "ready": verdict.ready, "reasons": list(verdict.reasons),
+        "lag": {"total": sum(lag.values()), "partitions": lag}, "emitted_at": time.time(),
+    }
+    if ctx.live is not None:
+        body.update(ctx.live.snapshot())
+    return body
 
 
 def search_filter(type_: str | None = None, min_quality: float | None = None, language: str | None = None,
@@ -67,9 +91,7 @@ def register_web(app: faust.App, ctx: WebContext) -> None:
     @app.page("/stats")
     class Stats(View):
         async def get(self, request: Request) -> Response:
-            count = await asyncio.to_thread(ctx.store.count, None) if ctx.store is not None else None
-            return self.json({"points": count, "embedding": ctx.embedding_variant, "quality": ctx.quality_version(),
-                              "worker": ctx.worker, "role": ctx.role})
+            return self.json(await stats_body(ctx))
 
     @app.page("/search")
     class Search(View):
@@ -90,7 +112,12 @@ def register_web(app: faust.App, ctx: WebContext) -> None:
                 return self.json({"error": f"bad parameter: {exc}"}, status=400)
             if not 1 <= k <= 1000:
                 return self.json({"error": "k must be between 1 and 1000"}, status=400)
-            return self.json({"query": q, "hits": await run_search(ctx, q, k, flt)})
+            started = time.perf_counter()
+            hits = await run_search(ctx, q, k, flt)
+            if ctx.on_query is not None:
+                ctx.on_query(QueryMetric(took_s=round(time.perf_counter() - started, 6), hits=len(hits), k=k,
+                                         worker=ctx.worker, emitted_at=time.time()))
+            return self.json({"query": q, "hits": hits})
 
     @app.page("/metrics")
     class Metrics(View):

@@ -30,10 +30,10 @@ from inference.batcher import EmbeddingBatcher
 from inference.cache import wrap_with_cache
 from inference.factory import create_embedder
 from infra.errors import AssayError, ConfigError
-from infra.kafka.admin import create_topics
 from infra.kafka.connect import resolve_bootstrap
 from infra.kafka.producer import AsyncProducer
-from infra.kafka.topics import ALERTS, MODELS, POINTS_PENDING, SET_STATE, topic_specs
+from infra.kafka.provision import provision_topics
+from infra.kafka.topics import ALERTS, EXPERIMENTS, MODELS, POINTS_PENDING, SET_STATE, topic_specs
 from infra.qdrant.base import VectorStore
 from infra.qdrant.factory import open_store
 from infra.settings import Settings
@@ -45,6 +45,7 @@ from schemas.models import ModelPromotion
 from streams.agents import Stages, register_agents
 from streams.app import create_app
 from streams.compute import ComputeStage
+from streams.experiments import ExperimentWatcher
 from streams.health import EXIT_OK, WorkerHealth
 from streams.indexing import Indexer
 from streams.model_updates import ModelWatcher
@@ -53,7 +54,9 @@ from streams.set_stage import ChangelogSetTable, SetStage
 from streams.shutdown import BoundedWorker, hard_exit
 from streams.topics import faust_topics
 from streams.watchdog import Watchdog
-from streams.web import WebContext, register_web
+from streams.operations import register_operations
+from streams.web import WebContext
+from streams.web_auth import protect_web
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +118,13 @@ class WorkerParts:
     stages: Stages
     store: VectorStore | None = None
     watcher: ModelWatcher | None = None
+    experiments: ExperimentWatcher | None = None
 
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        if self.experiments is not None:
+            self.experiments.stop()
         self.producer.close()
         if self.store is not None:
             self.store.close()
@@ -152,8 +158,10 @@ def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerP
         except AssayError as exc:
             log.warning("no learned quality model (%s); scoring with the baseline heuristic", exc)
             scorer = BaselineScorer()
+        experiments = ExperimentWatcher(kafka.librdkafka_config(), specs[EXPERIMENTS].name,
+                                        lambda version, checksum: load_quality_scorer(settings, version, checksum))
         stages.compute = ComputeStage(settings, lazy, variant.id, worker, scorer, reader=store,
-                                      max_dlq_bytes=dlq_bytes)
+                                      max_dlq_bytes=dlq_bytes, experiment=lambda: experiments.active)
         stages.set_table = ChangelogSetTable(kafka.librdkafka_config(), specs[SET_STATE].name)
         stages.sets = SetStage(settings, stages.set_table, lazy, variant.id, worker, reader=store,
                                max_dlq_bytes=dlq_bytes)
@@ -165,6 +173,8 @@ def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerP
     parts = WorkerParts(settings, worker, health, producer, publisher, lazy, variant.id, stages, store)
     if stages.compute is not None:
         parts.watcher = start_model_watcher(settings, stages.compute)
+        parts.experiments = experiments
+        experiments.start()
     return parts
 
 
@@ -211,18 +221,18 @@ def build_app(parts: WorkerParts) -> faust.App:
     async def embed_query(text: str) -> np.ndarray:
         return (await parts.embedder.embed([text]))[0]
 
-    register_web(app, WebContext(
+    register_operations(app, parts, WebContext(
         worker=parts.worker, role=settings.worker_role, health=parts.health, embedding_variant=parts.embedding_variant,
         embed_query=embed_query, quality_version=lambda: compute.quality.model_version if compute else None,
         store=parts.store))
+    protect_web(app, settings)  # the token and size caps; refuses an exposed API without a token
     return app
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> int:
     """Blocking: run until SIGINT/SIGTERM (or a stall). Returns the exit code."""
     settings = resolve_bootstrap(settings)
-    create_topics(settings.kafka.librdkafka_config(), topic_specs(settings.kafka).values(),
-                  settings.kafka.replication_factor)
+    provision_topics(settings.kafka)  # creates them, or only checks with ASSAY_KAFKA_CREATE_TOPICS=false
     parts = build_parts(settings)
     app = build_app(parts)
     state = settings.data_dir / WORKER_STATE

@@ -19,6 +19,7 @@ import httpx
 import orjson
 import pytest
 
+from conftest import wait_for
 from infra.kafka.broker import free_port
 from infra.kafka.topics import ALERTS, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, SOURCES_RAW
 
@@ -141,16 +142,6 @@ def stuck_server(embedder: Any) -> Iterator[StuckInferenceServer]:
 
 def stuck_env(server: StuckInferenceServer, **extra: str) -> dict[str, str]:
     return {"ASSAY_INFERENCE_BACKEND": "remote", "ASSAY_INFERENCE_REMOTE_URL": server.url, **extra}
-
-
-def wait_for(cond: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigterm_stops_a_worker_whose_agent_is_stuck(topics, start_worker, stuck_server):

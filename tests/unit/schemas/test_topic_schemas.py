@@ -27,7 +27,8 @@ def test_export_writes_one_schema_per_topic(tmp_path):
     paths = export_schemas(tmp_path)
     assert sorted(p.name for p in paths) == sorted(
         f"{t}.schema.json" for t in ("sources.raw", "patterns.enriched", "pipeline.metrics", "sources.dlq", "models",
-                                      "sets.members", "points.pending", "alerts"))
+                                      "sets.members", "points.pending", "alerts", "quality.feedback", "experiments",
+                                      "metrics.aggregated"))
     for p in paths:
         jsonschema.Draft202012Validator.check_schema(json.loads(p.read_text()))
 
@@ -65,3 +66,30 @@ def test_metric_and_dead_letter_events_match_their_schema(schemas):
                        timestamp_ms=5)
     dl = dead_letter(Rejection("decode", "invalid_json", "unexpected end of input"), msg, worker="w")
     jsonschema.Draft202012Validator(schemas["sources.dlq"]).validate(dl.model_dump(mode="json"))
+
+
+def test_new_metric_events_and_aggregates_match_their_schemas(schemas):
+    from processors.aggregate import MinuteWindows
+    from schemas.metrics import QueryMetric, WorkerMetric
+
+    metric = jsonschema.Draft202012Validator(schemas["pipeline.metrics"])
+    query = QueryMetric(took_s=0.02, hits=3, k=5, worker="w", emitted_at=61.0)
+    beat = WorkerMetric(worker="w", role="all", ready=True, interval_s=10, worker_started_at=0.0, emitted_at=62.0)
+    for event in (query, beat):
+        metric.validate(event.model_dump(mode="json"))
+    windows = MinuteWindows(grace_s=0)
+    windows.add(query, 0)
+    windows.add(beat, 1)
+    [aggregate] = windows.close(now=200.0)
+    jsonschema.Draft202012Validator(schemas["metrics.aggregated"]).validate(aggregate.model_dump(mode="json"))
+
+
+def test_stage_times_are_seconds_and_the_deprecated_milliseconds_stay_consistent(schemas):
+    new = BatchMetric(documents=1, rejected=0, gated=0, deleted=0, patterns=2, texts_embedded=2,
+                      stage_s={"embed": 0.25}, worker="w", emitted_at=1.0)
+    old = BatchMetric(documents=1, rejected=0, gated=0, deleted=0, patterns=2, texts_embedded=2,
+                      stage_ms={"embed": 250.0}, worker="w", emitted_at=1.0)
+    assert new.stage_ms == old.stage_ms == {"embed": 250.0}
+    assert new.stage_s == old.stage_s == {"embed": 0.25}
+    described = schemas["pipeline.metrics"]["oneOf"][1]["properties"]
+    assert described["stage_ms"]["deprecated"] is True and "(s)" in described["stage_s"]["description"]

@@ -179,7 +179,7 @@ def test_quality_train_finetune_end_to_end(tmp_path, monkeypatch, encoder_dir):
     from click.testing import CliRunner
 
     from infra.settings import get_settings
-    from streams.quality_cli import quality_group
+    from streams.cli.quality import quality_group
 
     data = tmp_path / "rows.parquet"
     _rows(60, seed=5)[["text", "rating"]].to_parquet(data)
