@@ -112,6 +112,13 @@ class Pipeline:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
         self.broker = EmbeddedBroker(log_path=out / "broker.log").start()
+        try:
+            self._start(out, partitions)
+        except BaseException:
+            self.broker.stop()
+            raise
+
+    def _start(self, out: Path, partitions: int) -> None:
         self.kafka = KafkaSettings(bootstrap_servers=self.broker.bootstrap_servers,
                                    topic_prefix=f"soak{uuid.uuid4().hex[:6]}.", partitions=partitions)
         self.conf = self.kafka.librdkafka_config()
@@ -245,12 +252,15 @@ def measure_capacity(p: Pipeline, revs: Revisions, seconds: float, backlog: int 
         finished = p.tracker.finished
     rate = (finished - mark[1]) / (time.monotonic() - mark[0])
     print(f"[soak] capacity {rate:.2f} documents/s; draining the backlog", flush=True)
+    p.producer.flush(60)  # serves the delivery reports: every produced document is counted
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         with p.tracker.lock:
-            if p.tracker.finished >= p.tracker.produced and not len(p.producer):
+            if p.tracker.finished >= p.tracker.produced:
                 break
         time.sleep(1)
+    else:
+        raise SystemExit("the backlog did not drain within 10 minutes; see the worker log")
     return rate
 
 
@@ -359,6 +369,7 @@ def main() -> int:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "soak")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the worker and the broker on the way out
     warmup_s = args.warmup_s if args.warmup_s is not None else max(60.0, args.duration_s / 10)
     args.out.mkdir(parents=True, exist_ok=True)
     revs = Revisions(real_documents(args.sources))
