@@ -122,6 +122,7 @@ class LearnerSettings(BaseSettings):
     cut_after_drift_labels: int = Field(300, ge=0, description="… or this many labels after a drift alarm")
     holdout_share: float = Field(0.1, gt=0, lt=1, description="Share of labelled sources never learned (validation)")
     validation_rows: int = Field(500, ge=10, description="Held-back labels a candidate is validated on")
+    min_validation_rows: int = Field(100, ge=1, description="A due cut waits until this many held-back labels")
     ab_min_labels_shadow: int = Field(200, ge=1, description="Labelled pairs in shadow before the ramp starts")
     ab_min_labels_per_step: int = Field(200, ge=1, description="Labelled pairs per ramp step (1 → 5 → 25 %)")
     ab_min_samples: int = Field(100, ge=2, description="No A/B decision before this many labelled pairs")

@@ -137,6 +137,8 @@ class LearnerMetric(BaseModel):
     log_loss: float | None = None
     ece: float | None = Field(None, description="Expected calibration error (progressive, recent window)")
     accuracy: float | None = None
+    published_macro_f1: float | None = Field(None, description="The published version's head on the same window")
+    published_log_loss: float | None = None
     total_learned: int = 0
     drift: bool = Field(False, description="The error-stream detector fired in this batch")
     base_version: str = Field(..., description="The model whose linear half the online head sits on")

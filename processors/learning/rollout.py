@@ -7,7 +7,8 @@ at 5 % is still served by it at 25 %. The salt makes each experiment's split ind
 
 **Phases.** ``Shadow`` (the candidate scores every document, nothing it says is served) →
 ``Ramping(step)`` over ``ramp[:-1]`` (1 → 5 → 25 %) → ``Promoted`` (100 %) or ``RolledBack``
-(0 %). The decisions come from the always-valid test of :mod:`processors.learning.sequential` on
+(0 %). A candidate is promoted only from the last ramp step (a ``Promote`` decision before it lets
+the ramp advance as fast as its label minimums allow); it is rolled back from any phase. The decisions come from the always-valid test of :mod:`processors.learning.sequential` on
 paired loss differences over *all* labelled feedback: both versions score every document of the
 experiment (for an online head they share the features, so the second score costs a 405×3
 product), so evidence does not wait for the candidate's traffic share; the ramp only limits how
@@ -175,6 +176,10 @@ def transition(state: ExperimentState, event: Event) -> ExperimentState:
     decision = decide(state.test, state.config.test)
     state = replace(state, last=decision)
     if isinstance(decision, Promote):
+        # The evidence is in, but the candidate still serves each ramp step before it serves all:
+        # promotion happens from the last step, the steps' label minimums still apply.
+        if not (isinstance(state.phase, Ramping) and state.phase.step == len(state.config.ramp) - 2):
+            return _maybe_advance(state, event.at)
         return _enter(state, Promoted(f"better: mean loss difference {decision.mean:.4f} > 0 "
                                       f"(low {decision.low:.4f}) after {decision.n} labels"), event.at)
     if isinstance(decision, Rollback):

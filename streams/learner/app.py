@@ -47,6 +47,7 @@ from streams.batches import run_stage
 from streams.health import WorkerHealth
 from streams.learner.checkpoint import load_checkpoint
 from streams.learner.experiment import ExperimentRunner, experiment_config
+from streams.learner.inputs import InputWatch
 from streams.learner.mirror import SourceMirror
 from streams.learner.stage import LearnerStage, LearnerState
 from streams.learner.store import LearnerStore
@@ -55,7 +56,7 @@ from streams.shutdown import BoundedWorker, hard_exit
 from streams.topics import faust_topics
 from streams.watchdog import Watchdog
 from streams.web_auth import protect_web
-from streams.worker import LazyBatcher, default_worker_name
+from streams.parts import LazyBatcher, default_worker_name
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ def build_learner(settings: Settings) -> tuple[faust.App, list[Any]]:
     if checkpoint is not None:
         base, published = registry.load(checkpoint.base_version), registry.load(checkpoint.published_version)
         session = OnlineSession.from_bytes(checkpoint.session)
-        state = LearnerState(base, published, dict(checkpoint.covered), cuts=checkpoint.cuts)
+        state = LearnerState(base, published, dict(checkpoint.covered), cuts=checkpoint.cuts,
+                             validation_from=checkpoint.validation_from)
         if checkpoint.experiment is not None:
             state.runner = ExperimentRunner.from_dict(checkpoint.experiment, template, registry)
             head = checkpoint.experiment.get("head")
@@ -152,9 +154,12 @@ def build_learner(settings: Settings) -> tuple[faust.App, list[Any]]:
                          checkpoint_path=data / "checkpoint.bin", experiment_template=template, worker=worker,
                          holdout_share=settings.learner.holdout_share,
                          validation_rows=settings.learner.validation_rows,
+                         min_validation_rows=settings.learner.min_validation_rows,
+                         inputs=InputWatch(settings.learner.drift_window, settings.learner.drift_sample_every),
                          max_dlq_bytes=publisher.limit("sources.dlq"))
     mirror = SourceMirror(kafka.librdkafka_config(), specs[SOURCES_RAW].name, kafka.partitions, store,
-                          max_document_bytes=settings.max_document_bytes)
+                          max_document_bytes=settings.max_document_bytes, on_documents=stage.inputs.offer
+                          if stage.inputs is not None else None)
     requests = RequestWatcher(kafka.librdkafka_config(), specs[EXPERIMENTS].name, stage)
     health = WorkerHealth(stall_after_s=settings.stall_after_s, store_loaded=True, model_loaded=True)
 
@@ -186,7 +191,10 @@ def create_learner_app(settings: Settings, stage: LearnerStage, publisher: Publi
 
     @app.timer(interval=3.0)
     async def between_batches() -> None:
-        """Parked labels whose source arrived, operator requests and due cuts, without new feedback."""
+        """Input-drift windows; parked labels whose source arrived, operator requests and due cuts."""
+        alerts = await stage.watch_inputs()
+        if alerts:
+            await publisher.publish(alerts)
         if stage.requested or stage.cut_now or stage.store.pending():
             await publisher.publish(await stage.process([]))
 

@@ -30,11 +30,13 @@ class LearnerCheckpoint:
     covered: dict[int, int] = field(default_factory=dict)  # partition (−1: parked labels) → next offset
     experiment: dict[str, Any] | None = None
     cuts: int = 0
+    validation_from: int = 0  # candidates are validated on held-back labels gathered after this mark
 
     def to_bytes(self) -> bytes:
         header = orjson.dumps({"base_version": self.base_version, "published_version": self.published_version,
                                "covered": {str(p): o for p, o in self.covered.items()},
-                               "experiment": self.experiment, "cuts": self.cuts})
+                               "experiment": self.experiment, "cuts": self.cuts,
+                               "validation_from": self.validation_from})
         return _MAGIC + struct.pack(">I", len(header)) + header + self.session
 
     @classmethod
@@ -47,7 +49,8 @@ class LearnerCheckpoint:
         return cls(session=blob[start + n:], base_version=header["base_version"],
                    published_version=header["published_version"],
                    covered={int(p): int(o) for p, o in header["covered"].items()},
-                   experiment=header.get("experiment"), cuts=int(header.get("cuts", 0)))
+                   experiment=header.get("experiment"), cuts=int(header.get("cuts", 0)),
+                   validation_from=int(header.get("validation_from", 0)))
 
 
 def save_checkpoint(path: Path, checkpoint: LearnerCheckpoint) -> None:

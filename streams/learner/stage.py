@@ -36,7 +36,7 @@ from processors.events import encode
 from processors.feedback import class_of, parse_feedback
 from processors.learning.examples import (candidate_models, class_index, example_document, example_key, head_rows,
                                           holdout_of, model_proba)
-from processors.learning.metrics import Tally
+from processors.learning.metrics import PrequentialMetrics, Tally
 from processors.learning.learner import HeadParams
 from processors.learning.session import FeedbackBatch, OnlineSession
 from processors.quality.classes import CLASSES
@@ -52,6 +52,7 @@ from schemas.models import ModelPromotion
 from streams.compute import EmbedService
 from streams.learner.checkpoint import LearnerCheckpoint, save_checkpoint
 from streams.learner.experiment import ExperimentRunner
+from streams.learner.inputs import InputWatch, describe
 from streams.learner.store import PENDING_PARTITION, LearnerStore, StoredLabel
 
 log = logging.getLogger(__name__)
@@ -78,12 +79,14 @@ class LearnerState:
     runner: ExperimentRunner | None = None
     candidate_head: HeadParams | None = None  # the online head behind the running candidate, if ours
     cuts: int = 0
+    validation_from: int = 0  # a label mark: held-back labels before it belong to an earlier concept
 
 
 class LearnerStage:
     def __init__(self, *, session: OnlineSession, state: LearnerState, store: LearnerStore, registry: Registry,
                  embedder: EmbedService, checkpoint_path: Path, experiment_template: Any, worker: str,
-                 holdout_share: float, validation_rows: int, max_dlq_bytes: int) -> None:
+                 holdout_share: float, validation_rows: int, max_dlq_bytes: int,
+                 min_validation_rows: int = 100, inputs: InputWatch | None = None) -> None:
         self.session = session
         self.state = state
         self.store = store
@@ -94,6 +97,10 @@ class LearnerStage:
         self.worker = worker
         self.holdout_share = holdout_share
         self.validation_rows = validation_rows
+        self.min_validation_rows = min_validation_rows
+        self.inputs = inputs
+        # The published head on the same examples, scored before they are learned: what learning bought.
+        self.published_metrics = PrequentialMetrics(3, session.config.metrics_window)
         self.max_dlq_bytes = max_dlq_bytes
         self.lock = asyncio.Lock()
         self.requested: list[tuple[str, str]] = []  # (candidate version, reason) asked for by an operator
@@ -128,7 +135,7 @@ class LearnerStage:
             texts = [self.state.base.embedding_text(e.doc) for e in examples]
             embeddings = np.asarray(await self.embedder.embed(texts), dtype=np.float32)
             out += await loop.run_in_executor(None, self._learn, examples, embeddings, now)
-        elif self.cut_now and self.state.runner is None:
+        elif self.cut_now and (self.state.runner is None or self.state.runner.finished):
             out += await loop.run_in_executor(None, self._cut, now)
         await loop.run_in_executor(None, self._save)
         self.store.forget_parked(covered.get(PENDING_PARTITION, 0))
@@ -150,6 +157,25 @@ class LearnerStage:
                                class_index(class_of(fb)), fb.weight, holdout_of(key, self.holdout_share)))
         return out
 
+    async def watch_inputs(self) -> list[OutMessage]:
+        """Window the sampled input documents; on drift: an alert, and a candidate cut at the next batch."""
+        if self.inputs is None:
+            return []
+        docs = self.inputs.take()
+        if not docs:
+            return []
+        async with self.lock:
+            model = self.state.published
+            embeddings = np.asarray(await self.embedder.embed([model.embedding_text(d) for d in docs]), np.float32)
+            drifted = await asyncio.get_running_loop().run_in_executor(None, self.inputs.add, docs, embeddings, model)
+            if not drifted:
+                return []
+            self.cut_now = "input_drift"
+            details = {t: describe(r) for t, r in drifted.items()}
+            log.warning("input drift against the reference window: %s", details)
+            return [self._alert("input_drift", "warning", "the documents coming in differ from the reference window "
+                                f"({', '.join(sorted(details))})", details, time.time())]
+
     def _parked(self) -> list[Example]:
         after = self.state.covered.get(PENDING_PARTITION, 0)
         rows = self.store.joinable(after, 500)
@@ -170,12 +196,17 @@ class LearnerStage:
                               np.array([examples[i].offset for i in order]),
                               np.array([examples[i].holdout for i in order]),
                               np.array([examples[i].weight for i in order]))
+        fresh = batch.offsets >= np.array([self.session.next_offsets.get(int(p), 0) for p in batch.partitions])
+        if fresh.any():
+            self.published_metrics.update(batch.labels[fresh], self.session.published.predict_proba(batch.features[fresh]))
         report = self.session.observe(batch, now=now)
         self.store.keep_labels((e.partition, e.offset, StoredLabel(e.key, e.doc.content, e.doc.type.value,
                                                                    self._class_name(e.label), e.weight, e.holdout))
                                for e in examples)
-        w = report.window
+        w, pw = report.window, self.published_metrics.windowed()
         out.append(OutMessage("pipeline.metrics", None, encode(LearnerMetric(
+            published_macro_f1=round(pw.macro_f1, 4) if pw.n else None,
+            published_log_loss=round(pw.log_loss, 4) if pw.n else None,
             accepted=report.accepted, duplicates=report.duplicates, learned=report.learned,
             pending=self.store.pending(), window_n=w.n, macro_f1=round(w.macro_f1, 4) if w.n else None,
             log_loss=round(w.log_loss, 4) if w.n else None, ece=round(w.ece, 4) if w.n else None,
@@ -183,6 +214,8 @@ class LearnerStage:
             drift=report.alarm is not None, base_version=self.state.base.version,
             published_version=self.state.published.version, worker=self.worker, emitted_at=now))))
         if report.alarm is not None:
+            # Held-back labels of the old concept no longer say what a good candidate is.
+            self.state.validation_from = self.store.label_mark()
             log.warning("drift: the error stream of the learned model changed (%s)", report.alarm)
             out.append(self._alert("drift", "warning", "concept drift: the quality model's error rate changed",
                                    {"alarm": str(report.alarm), "learned": self.session.learner.learned}, now))
@@ -201,13 +234,19 @@ class LearnerStage:
     # -- candidates ---------------------------------------------------------------------------------
 
     def _cut(self, now: float) -> list[OutMessage]:
+        """Cut a candidate from the session and validate both halves of the choice on held-back labels.
+
+        The session offers its online head or a head refitted on the replay reservoir (whichever has
+        the lower log-loss on its held-back rows); here each version that head can become (with or
+        without the fine-tuned half) is scored as a whole model on the stored held-back labels, and
+        the best is registered only when its log-loss is lower than the published version's there.
+        The A/B test that follows decides; this only keeps hopeless candidates out of it.
+        """
+        held = self.store.recent_labels(self.validation_rows, holdout=True, after=self.state.validation_from)
+        if len(held) < self.min_validation_rows:
+            return []  # not enough held-back labels yet: the cut stays due
         self.cut_now = None
         report = self.session.cut(now=now)
-        if not report.acceptable():
-            log.info("candidate not cut: held-back log-loss %.4f vs published %.4f", report.candidate.log_loss,
-                     report.published.log_loss)
-            return []
-        held = self.store.recent_labels(self.validation_rows, holdout=True)
         version = self.registry.next_version("patch")
         lineage = {"base": self.state.base.version, "feedback_offsets": {str(p): o for p, o in
                                                                         sorted(self.state.covered.items())},
@@ -216,17 +255,21 @@ class LearnerStage:
         variants = candidate_models(self.state.base, report.head, version=version, lineage=lineage)
         scores = self._validate({"published": self.state.published, **variants}, held)
         best = min(variants, key=lambda k: scores[k]["log_loss"])
-        if held and scores[best]["log_loss"] >= scores["published"]["log_loss"]:
-            log.info("candidate %s not better than %s on %d held-back labels", best, self.state.published.version,
-                     len(held))
+        if scores[best]["log_loss"] >= scores["published"]["log_loss"]:
+            log.info("candidate (%s, %s) not better than %s on %d held-back labels: log-loss %.4f vs %.4f", best,
+                     report.source, self.state.published.version, len(held), scores[best]["log_loss"],
+                     scores["published"]["log_loss"])
             return []
         model = variants[best]
         self.registry.register(model, version, parent=self.state.published.version,
                                metrics={"held_back": scores[best], "published_held_back": scores["published"],
                                         "head": report.candidate.to_dict()}, lineage=model.manifest.get("lineage"))
         self.state.cuts += 1
-        log.info("candidate %s (%s, %s) registered; shadow begins", version, best, report.reason)
-        out = self._begin(self.registry.load(version), "learner", f"cut after {report.reason}: {best}", now)
+        log.info("candidate %s (%s head, %s, after %s) registered: held-back log-loss %.4f vs %.4f; shadow begins",
+                 version, report.source, best, report.reason, scores[best]["log_loss"],
+                 scores["published"]["log_loss"])
+        out = self._begin(self.registry.load(version), "learner", f"cut after {report.reason}: {report.source} "
+                          f"head, {best}", now)
         self.state.candidate_head = report.head
         return out
 
@@ -283,6 +326,8 @@ class LearnerStage:
     def _promote(self, candidate: QualityModel, now: float) -> list[OutMessage]:
         previous = self.registry.promote(candidate.version)
         self.state.published = candidate
+        if self.inputs is not None:
+            self.inputs.reset_reference()
         if self.state.candidate_head is not None:  # one of ours: candidates are now measured against it
             self.session.publish(self.state.candidate_head, adopt=False)
             self.state.candidate_head = None
@@ -308,4 +353,4 @@ class LearnerStage:
         save_checkpoint(self.checkpoint_path, LearnerCheckpoint(
             session=self.session.to_bytes(), base_version=self.state.base.version,
             published_version=self.state.published.version, covered=dict(self.state.covered),
-            experiment=experiment, cuts=self.state.cuts))
+            experiment=experiment, cuts=self.state.cuts, validation_from=self.state.validation_from))

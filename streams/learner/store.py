@@ -150,9 +150,14 @@ class LearnerStore:
                                  [(p, o, s.key, s.text, s.doc_type, s.label, s.weight, int(s.holdout))
                                   for p, o, s in rows])
 
-    def recent_labels(self, limit: int, *, holdout: bool | None = None) -> list[StoredLabel]:
-        """The most recent labels, oldest first."""
-        where = "" if holdout is None else f"WHERE holdout = {int(holdout)}"
+    def label_mark(self) -> int:
+        """A position in the gathered labels: :meth:`recent_labels` can start after it (a new concept)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0])
+
+    def recent_labels(self, limit: int, *, holdout: bool | None = None, after: int = 0) -> list[StoredLabel]:
+        """The most recent labels (gathered after mark ``after``), oldest first."""
+        where = f"WHERE rowid > {int(after)}" + ("" if holdout is None else f" AND holdout = {int(holdout)}")
         with self._lock:
             rows = self._db.execute(f"SELECT key, text, doc_type, label, weight, holdout FROM labels {where} "
                                     "ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()

@@ -45,6 +45,13 @@ def test_better_candidate_ramps_then_promotes() -> None:
     assert all(in_candidate_arm(d, s) for d in IDS[:100]) and not scores_candidate(s)
 
 
+def test_a_clearly_better_candidate_still_goes_through_every_ramp_step() -> None:
+    cfg = ExperimentConfig("e", min_labels_shadow=50, min_labels_per_step=50, test=SequentialConfig(min_samples=20))
+    s, phases = _walk(cfg, np.random.default_rng(2).normal(2.0, 1.0, 400))  # decided after 20 labels
+    assert phases == [Shadow(), Ramping(0), Ramping(1), Ramping(2), phases[-1]]
+    assert isinstance(s.phase, Promoted) and s.test.n <= 220
+
+
 def test_worse_candidate_rolls_back_early() -> None:
     cfg = ExperimentConfig("e", min_labels_shadow=300, min_labels_per_step=300)
     s, phases = _walk(cfg, np.random.default_rng(1).normal(-0.4, 1.0, 5000))
