@@ -5,7 +5,9 @@
   ``input_ids`` / ``attention_mask`` / ``token_type_ids`` (int64, dynamic batch and sequence
   axes), output ``last_hidden_state`` (batch, sequence, hidden). Pooling and normalization are
   done by the backend in numpy.
-* ``quantize_int8(fp32_path, out_path)``: dynamic INT8 quantization (onnxruntime.quantization).
+* ``quantize_int8(fp32_path, out_path)``: onnxruntime's dynamic INT8 quantization (one activation
+  scale per tensor and call, so batch-dependent). The quality classifier uses it on texts run one
+  at a time; the embedder's batch-invariant INT8 graph is built by :mod:`inference.rowquant`.
 
 Every artefact is written atomically next to a ``<file>.sha256`` checksum file; a cached file is
 reused only when its checksum matches, otherwise it is rebuilt.

@@ -7,10 +7,10 @@ Parallelism: ``threads`` (0 = all cores) workers each call ``session.run`` on th
 sub-batch with one intra-op thread (onnxruntime releases the GIL). On a 2-core box this beat
 one run with 2 intra-op threads, by a wide margin when other processes compete for the CPU.
 
-Dynamically quantized (INT8) graphs quantize activations with one scale per *tensor*, so a
-text's vector would depend on the other texts of its batch (cosine 0.97–0.99 measured). With
-``per_text=True`` every text runs alone: vectors are batch-invariant and deterministic, at
-about the same CPU cost per text (no padding computed) and a slightly better STS score.
+Texts arrive tokenized (:meth:`OnnxEmbedder.tokenize`, once per text; the batcher carries the
+encodings) and are padded per sub-batch. Every graph the factory builds is batch-invariant: a
+text's vector does not depend on the other texts of its batch or on the padding (the INT8 graph
+quantizes activations per row, see :mod:`inference.rowquant`), so sub-batches are free to form.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 from infra.errors import InferenceError
 
-from .base import Embedder, ModelVariant
+from .base import Embedder, Encoding, ModelVariant
 from .tokenize import TextTokenizer
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class OnnxEmbedder(Embedder):
         batch_size: int = 64,
         threads: int = 0,
         use_cuda: bool = False,
-        per_text: bool = False,
+        disabled_optimizers: Sequence[str] = (),
     ) -> None:
         try:
             import onnxruntime as ort
@@ -86,7 +86,6 @@ class OnnxEmbedder(Embedder):
         self.variant = variant
         self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
-        self.per_text = per_text
         self.tokenizer = TextTokenizer(model_dir, max_tokens)
         self.workers = threads if threads > 0 else available_cores()
 
@@ -104,8 +103,9 @@ class OnnxEmbedder(Embedder):
             else:
                 log.warning("CUDA requested for %s but %s; using the CPU provider", variant.id, why)
         opts.intra_op_num_threads = 1 if self.workers > 1 else threads
+        extra = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}
         try:
-            self._session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=providers)
+            self._session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=providers, **extra)
         except Exception as e:
             raise InferenceError(f"cannot load ONNX model {onnx_path}: {e}") from e
         self.providers = self._session.get_providers()
@@ -115,8 +115,7 @@ class OnnxEmbedder(Embedder):
         self._output_name = self._session.get_outputs()[0].name
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-embed") if self.workers > 1 else None
         log.info(
-            "ONNX embedder %s: %s, providers=%s, workers=%d, per_text=%s",
-            variant.id, onnx_path, self.providers, self.workers, per_text,
+            "ONNX embedder %s: %s, providers=%s, workers=%d", variant.id, onnx_path, self.providers, self.workers,
         )
 
     @property
@@ -127,8 +126,11 @@ class OnnxEmbedder(Embedder):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.tokenizer.count_tokens(texts)
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        batch = self.tokenizer.encode(texts)
+    def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
+        return self.tokenizer.tokenize(texts)
+
+    def _run(self, encodings: list[Encoding]) -> np.ndarray:
+        batch = self.tokenizer.pad(encodings)
         feeds = {k: v for k, v in batch.as_feeds().items() if k in self._input_names}
         try:
             (hidden,) = self._session.run([self._output_name], feeds)
@@ -137,21 +139,28 @@ class OnnxEmbedder(Embedder):
         return mean_pool_normalize(hidden, batch.attention_mask)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        n = len(texts)
+        return self.embed_encoded(self.tokenize(list(texts)))
+
+    def embed_encoded(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        encodings = list(encodings)
+        n = len(encodings)
         if n == 0:
             return np.zeros((0, self.variant.dim), dtype=np.float32)
-        if self.per_text:
-            chunks = [[i] for i in range(n)]
-        else:
-            # Sub-batches of similar length (little padding), at least one per worker.
-            size = min(self.batch_size, -(-n // self.workers))
-            order = sorted(range(n), key=lambda i: len(texts[i]))
-            chunks = [order[s : s + size] for s in range(0, n, size)]
+        raw = [i for i, e in enumerate(encodings) if e.ids is None]  # e.g. built by another backend
+        if raw:
+            for i, e in zip(raw, self.tokenize([encodings[i].text for i in raw])):
+                encodings[i] = e
+        # Sub-batches of similar length (little padding), at least one per worker.
+        size = min(self.batch_size, -(-n // self.workers))
+        order = sorted(range(n), key=lambda i: encodings[i].tokens)
+        chunks = [order[s : s + size] for s in range(0, n, size)]
         if len(chunks) == 1:
-            return self._run(texts)
-        out = np.empty((n, self.variant.dim), dtype=np.float32)
-        run = lambda idx: self._run([texts[i] for i in idx])  # noqa: E731
+            return self._run(encodings)
+        return self._scatter(encodings, chunks)
+
+    def _scatter(self, encodings: list[Encoding], chunks: list[list[int]]) -> np.ndarray:
+        out = np.empty((len(encodings), self.variant.dim), dtype=np.float32)
+        run = lambda idx: self._run([encodings[i] for i in idx])  # noqa: E731
         results = self._pool.map(run, chunks) if self._pool is not None else map(run, chunks)
         for idx, vecs in zip(chunks, results):
             out[idx] = vecs

@@ -1,0 +1,165 @@
+"""The CPU INT8 graph: transformer fusions, then INT8 matmuls with one activation scale per row.
+
+Why per row. onnxruntime's dynamic quantization picks one activation scale per *tensor* and call
+(``DynamicQuantizeLinear``), so in a batch a text's vector depends on its neighbours and on the
+padding. Here every MatMul with a constant weight ``W`` (K, N) becomes::
+
+    x (…, K) fp32 → s = max|x| over K / 127, one per row (token)     ReduceMax(Abs)
+                  → x_u8 = round(x / s) + 128                         QuantizeLinear, axis 0 of (M, K)
+                  → y = (x_u8 - 128) · W_s8 · w_scale                 MatMulIntegerToFloat (u8×s8)
+                  → y · s                                            Mul, (…, 1) broadcast
+
+with ``W`` quantized symmetrically per output column. A row's result depends on that row only,
+so vectors are batch-invariant while the u8×s8 GEMM (VNNI) still runs over the whole batch.
+
+Before that, onnxruntime's transformer optimizer fuses the fp32 graph (EmbedLayerNormalization,
+MultiHeadAttention with separate Q/K/V MatMuls, BiasGelu). SkipLayerNormalization is left out on
+purpose: on this CPU its kernel took ~10 ns per element against ~1.3 for Add + LayerNormalization
+(measured in onnxruntime 1.32); the embedder also disables onnxruntime's own SkipLayerNormFusion.
+
+onnx and onnxruntime.transformers are imported when a graph is built, never at serving time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from infra.errors import InferenceError
+
+from .export import _publish, _quiet_root_logger, _tmp_path, is_valid
+
+log = logging.getLogger(__name__)
+
+__all__ = ["build_int8_rowq", "optimize_for_cpu", "quantize_rows", "CPU_DISABLED_OPTIMIZERS"]
+
+# onnxruntime session-level fusions that are slower than what they replace on the CPU provider.
+CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+ZERO_POINT = 128  # activations: symmetric range [-127, 127] shifted into uint8
+
+
+def optimize_for_cpu(fp32_path: str | Path, num_heads: int, hidden_size: int):
+    """The fp32 graph with BERT fusions (an ``onnx.ModelProto``), Q/K/V left as plain MatMuls."""
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    options = FusionOptions("bert")
+    options.use_multi_head_attention = True  # Q/K/V stay MatMuls, so they can be quantized per row
+    options.enable_skip_layer_norm = False
+    with _quiet_root_logger():
+        fused = optimizer.optimize_model(str(fp32_path), model_type="bert", num_heads=num_heads,
+                                         hidden_size=hidden_size, optimization_options=options, opt_level=0)
+    return fused.model
+
+
+class _Rewriter:
+    """Rewrites the MatMuls of one graph; names every new tensor under the ``rowq/`` prefix."""
+
+    def __init__(self, graph) -> None:
+        from onnx import numpy_helper
+
+        self.graph = graph
+        self.inits = {t.name: t for t in graph.initializer}
+        self.to_array = numpy_helper.to_array
+        self.from_array = numpy_helper.from_array
+        self.new_inits: dict[str, object] = {}
+        self.nodes: list = []
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        if name not in self.new_inits:
+            self.new_inits[name] = self.from_array(np.asarray(value), name)
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, domain: str = "", **attrs) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
+        return output
+
+    def is_weight_matmul(self, n) -> bool:
+        if n.op_type != "MatMul" or n.input[1] not in self.inits:
+            return False
+        return len(self.inits[n.input[1]].dims) == 2
+
+    def rewrite_matmul(self, n, k: int) -> None:
+        w = self.to_array(self.inits[n.input[1]]).astype(np.float32)
+        w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
+        w_q = np.clip(np.rint(w / w_scale), -127, 127).astype(np.int8)
+        p, x = f"rowq/{k}/", n.input[0]
+        weight = self.const(p + "w_q", w_q)
+        scale_w = self.const(p + "w_scale", w_scale.astype(np.float32))
+        one = self.const("rowq/one", np.array(1.0, dtype=np.float32))
+        inv127 = self.const("rowq/inv127", np.array(1.0 / 127.0, dtype=np.float32))
+        eps = self.const("rowq/eps", np.array(1e-12, dtype=np.float32))
+        zp = self.const("rowq/zp", np.array(ZERO_POINT, dtype=np.uint8))
+        flat_k = self.const(f"rowq/shape_k{w.shape[0]}", np.array([-1, w.shape[0]], dtype=np.int64))
+        flat = self.const("rowq/shape_flat", np.array([-1], dtype=np.int64))
+
+        amax = self.node("ReduceMax", [self.node("Abs", [x], p + "abs")], p + "amax", axes=[-1], keepdims=1)
+        s = self.node("Max", [self.node("Mul", [amax, inv127], p + "s0"), eps], p + "s")  # (…, 1)
+        s_flat = self.node("Reshape", [s, flat], p + "s_flat")  # (M,)
+        zps = self.node("ConstantOfShape", [self.node("Shape", [s_flat], p + "m")], p + "zps",
+                        value=self.from_array(np.array([ZERO_POINT], dtype=np.uint8)))
+        x_q = self.node("QuantizeLinear", [self.node("Reshape", [x, flat_k], p + "x2d"), s_flat, zps], p + "x_q2d",
+                        axis=0)
+        x_q = self.node("Reshape", [x_q, self.node("Shape", [x], p + "x_shape")], p + "x_q")
+        y = self.node("MatMulIntegerToFloat", [x_q, weight, one, scale_w, zp], p + "y_col", domain="com.microsoft")
+        self.node("Mul", [y, s], n.output[0])
+
+    def run(self) -> int:
+        k = 0
+        for n in self.graph.node:
+            if self.is_weight_matmul(n):
+                self.rewrite_matmul(n, k)
+                k += 1
+            else:
+                self.nodes.append(n)
+        used = {i for n in self.nodes for i in n.input}
+        kept = [t for t in self.graph.initializer if t.name in used]
+        del self.graph.node[:]
+        self.graph.node.extend(self.nodes)
+        del self.graph.initializer[:]
+        self.graph.initializer.extend(kept + list(self.new_inits.values()))
+        return k
+
+
+def quantize_rows(model):
+    """Rewrite (in place) every MatMul with a constant 2-D weight as a per-row INT8 matmul."""
+    from onnx import helper
+
+    n = _Rewriter(model.graph).run()
+    if n == 0:
+        raise InferenceError("no MatMul with a constant weight to quantize")
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
+def build_int8_rowq(fp32_path: str | Path, out_path: str | Path, num_heads: int, hidden_size: int) -> Path:
+    """Fuse and quantize ``fp32_path`` into ``out_path`` (reused when its checksum matches)."""
+    out_path = Path(out_path)
+    if is_valid(out_path):
+        return out_path
+    try:
+        import onnx
+    except ImportError as e:
+        raise InferenceError(f"INT8 quantization needs onnx and onnxruntime.transformers: {e}") from e
+    t0 = time.perf_counter()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(out_path)
+    try:
+        model = quantize_rows(optimize_for_cpu(fp32_path, num_heads, hidden_size))
+        onnx.checker.check_model(model)
+        onnx.save(model, str(tmp))
+        _publish(tmp, out_path)
+    except InferenceError:
+        raise
+    except Exception as e:
+        raise InferenceError(f"per-row INT8 quantization of {fp32_path} failed: {e}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("built per-row INT8 graph %s in %.1fs", out_path, time.perf_counter() - t0)
+    return out_path
