@@ -3,9 +3,16 @@
 No torch here. The graph is the one produced by :mod:`inference.export` (inputs ``input_ids`` /
 ``attention_mask`` / ``token_type_ids``, output ``last_hidden_state``).
 
+Sub-batches: a batch is cut, in length order, into session calls of at most ``run_tokens``
+padded tokens (default 512). Bigger calls amortize nothing on this CPU and leave the caches: on
+the pattern-text mix, CPU per text was 13.2 ms at 512 tokens per call, 15.9 at 1024, 18.6 at
+4096, 13.8 one text per call (bench/inference_steps.py explains the setup). On CUDA
+``run_tokens`` defaults to whole batches.
+
 Parallelism: ``threads`` (0 = all cores) workers each call ``session.run`` on their own
-sub-batch with one intra-op thread (onnxruntime releases the GIL). On a 2-core box this beat
-one run with 2 intra-op threads, by a wide margin when other processes compete for the CPU.
+sub-batches with one intra-op thread (onnxruntime releases the GIL). On a 2-core box shared with
+other jobs this beat one run with 2 intra-op threads (``intra_op=True``) by a wide margin
+(bench/inference_steps.py measures both).
 
 Texts arrive tokenized (:meth:`OnnxEmbedder.tokenize`, once per text; the batcher carries the
 encodings) and are padded per sub-batch. Every graph the factory builds is batch-invariant: a
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+CPU_RUN_TOKENS = 512  # padded tokens per session call on the CPU (see the module docstring)
 
 
 def cuda_available() -> tuple[bool, str]:
@@ -78,6 +86,8 @@ class OnnxEmbedder(Embedder):
         threads: int = 0,
         use_cuda: bool = False,
         disabled_optimizers: Sequence[str] = (),
+        intra_op: bool = False,
+        run_tokens: int | None = None,
     ) -> None:
         try:
             import onnxruntime as ort
@@ -87,7 +97,8 @@ class OnnxEmbedder(Embedder):
         self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
         self.tokenizer = TextTokenizer(model_dir, max_tokens)
-        self.workers = threads if threads > 0 else available_cores()
+        cores = threads if threads > 0 else available_cores()
+        self.workers = 1 if intra_op else cores
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -102,13 +113,15 @@ class OnnxEmbedder(Embedder):
                 self.workers = 1  # one stream of large batches feeds a GPU best
             else:
                 log.warning("CUDA requested for %s but %s; using the CPU provider", variant.id, why)
-        opts.intra_op_num_threads = 1 if self.workers > 1 else threads
+        opts.intra_op_num_threads = 1 if self.workers > 1 else (cores if intra_op else threads)
         extra = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}
         try:
             self._session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=providers, **extra)
         except Exception as e:
             raise InferenceError(f"cannot load ONNX model {onnx_path}: {e}") from e
         self.providers = self._session.get_providers()
+        on_gpu = CUDA in self.providers
+        self.run_tokens = max(1, run_tokens if run_tokens else (1 << 30 if on_gpu else CPU_RUN_TOKENS))
         if use_cuda and CUDA not in self.providers:
             log.warning("onnxruntime could not create the CUDA provider for %s; running on CPU", variant.id)
         self._input_names = {i.name for i in self._session.get_inputs()}
@@ -148,15 +161,29 @@ class OnnxEmbedder(Embedder):
             return np.zeros((0, self.variant.dim), dtype=np.float32)
         raw = [i for i, e in enumerate(encodings) if e.ids is None]  # e.g. built by another backend
         if raw:
-            for i, e in zip(raw, self.tokenize([encodings[i].text for i in raw])):
+            for i, e in zip(raw, self.tokenizer.tokenize([encodings[i].text for i in raw])):
                 encodings[i] = e
-        # Sub-batches of similar length (little padding), at least one per worker.
-        size = min(self.batch_size, -(-n // self.workers))
-        order = sorted(range(n), key=lambda i: encodings[i].tokens)
-        chunks = [order[s : s + size] for s in range(0, n, size)]
+        chunks = self._sub_batches(encodings)
         if len(chunks) == 1:
             return self._run(encodings)
         return self._scatter(encodings, chunks)
+
+    def _sub_batches(self, encodings: list[Encoding]) -> list[list[int]]:
+        """Indices in length order, cut at ``run_tokens`` padded tokens (longest × count), at most
+        ``batch_size`` texts, and into at least one sub-batch per worker."""
+        most = min(self.batch_size, -(-len(encodings) // self.workers))
+        chunks: list[list[int]] = []
+        cur: list[int] = []
+        longest = 0
+        for i in sorted(range(len(encodings)), key=lambda i: encodings[i].tokens):
+            t = encodings[i].tokens
+            if cur and (max(longest, t) * (len(cur) + 1) > self.run_tokens or len(cur) >= most):
+                chunks.append(cur)
+                cur, longest = [], 0
+            cur.append(i)
+            longest = max(longest, t)
+        chunks.append(cur)
+        return chunks
 
     def _scatter(self, encodings: list[Encoding], chunks: list[list[int]]) -> np.ndarray:
         out = np.empty((len(encodings), self.variant.dim), dtype=np.float32)
