@@ -4,13 +4,14 @@ Why per row. onnxruntime's dynamic quantization picks one activation scale per *
 (``DynamicQuantizeLinear``), so in a batch a text's vector depends on its neighbours and on the
 padding. Here every MatMul with a constant weight ``W`` (K, N) becomes::
 
-    x (…, K) fp32 → s = max|x| over K / 127, one per row (token)     ReduceMax(Abs)
+    x (…, K) fp32 → s = max|x| over K / 127, one per row (token)     ReduceMax, ReduceMin
                   → x_u8 = round(x / s) + 128                         QuantizeLinear, axis 0 of (M, K)
                   → y = (x_u8 - 128) · W_s8 · w_scale                 MatMulIntegerToFloat (u8×s8)
                   → y · s                                            Mul, (…, 1) broadcast
 
 with ``W`` quantized symmetrically per output column. A row's result depends on that row only,
 so vectors are batch-invariant while the u8×s8 GEMM (VNNI) still runs over the whole batch.
+MatMuls that read the same tensor (Q, K, V) share one quantization and one GEMM, then a Split.
 
 Before that, onnxruntime's transformer optimizer fuses the fp32 graph (EmbedLayerNormalization,
 MultiHeadAttention with separate Q/K/V MatMuls, BiasGelu). SkipLayerNormalization is left out on
@@ -41,14 +42,17 @@ CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 ZERO_POINT = 128  # activations: symmetric range [-127, 127] shifted into uint8
 
 
-def optimize_for_cpu(fp32_path: str | Path, num_heads: int, hidden_size: int):
-    """The fp32 graph with BERT fusions (an ``onnx.ModelProto``), Q/K/V left as plain MatMuls."""
+def optimize_for_cpu(fp32_path: str | Path, num_heads: int, hidden_size: int, *, skip_layer_norm: bool = False):
+    """The fp32 graph with BERT fusions (an ``onnx.ModelProto``), Q/K/V left as plain MatMuls.
+
+    ``skip_layer_norm``: also fuse SkipLayerNormalization (slower on CPU; for benchmarks).
+    """
     from onnxruntime.transformers import optimizer
     from onnxruntime.transformers.fusion_options import FusionOptions
 
     options = FusionOptions("bert")
     options.use_multi_head_attention = True  # Q/K/V stay MatMuls, so they can be quantized per row
-    options.enable_skip_layer_norm = False
+    options.enable_skip_layer_norm = skip_layer_norm
     with _quiet_root_logger():
         fused = optimizer.optimize_model(str(fp32_path), model_type="bert", num_heads=num_heads,
                                          hidden_size=hidden_size, optimization_options=options, opt_level=0)
@@ -84,22 +88,28 @@ class _Rewriter:
             return False
         return len(self.inits[n.input[1]].dims) == 2
 
-    def rewrite_matmul(self, n, k: int) -> None:
-        w = self.to_array(self.inits[n.input[1]]).astype(np.float32)
+    def rewrite_group(self, group: list, k: int) -> None:
+        """MatMuls that share their input (Q, K and V) become one: one quantization, one GEMM."""
+        ws = [self.to_array(self.inits[n.input[1]]).astype(np.float32) for n in group]
+        w = np.concatenate(ws, axis=1)
         w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127.0
         w_q = np.clip(np.rint(w / w_scale), -127, 127).astype(np.int8)
-        p, x = f"rowq/{k}/", n.input[0]
+        p, x = f"rowq/{k}/", group[0].input[0]
         weight = self.const(p + "w_q", w_q)
         scale_w = self.const(p + "w_scale", w_scale.astype(np.float32))
         one = self.const("rowq/one", np.array(1.0, dtype=np.float32))
         inv127 = self.const("rowq/inv127", np.array(1.0 / 127.0, dtype=np.float32))
+        neg_inv127 = self.const("rowq/neg_inv127", np.array(-1.0 / 127.0, dtype=np.float32))
         eps = self.const("rowq/eps", np.array(1e-12, dtype=np.float32))
         zp = self.const("rowq/zp", np.array(ZERO_POINT, dtype=np.uint8))
         flat_k = self.const(f"rowq/shape_k{w.shape[0]}", np.array([-1, w.shape[0]], dtype=np.int64))
         flat = self.const("rowq/shape_flat", np.array([-1], dtype=np.int64))
 
-        amax = self.node("ReduceMax", [self.node("Abs", [x], p + "abs")], p + "amax", axes=[-1], keepdims=1)
-        s = self.node("Max", [self.node("Mul", [amax, inv127], p + "s0"), eps], p + "s")  # (…, 1)
+        # max |x| per row as max(max x, -min x): two reads of x, no |x| tensor written
+        hi = self.node("ReduceMax", [x], p + "max", axes=[-1], keepdims=1)
+        lo = self.node("ReduceMin", [x], p + "min", axes=[-1], keepdims=1)
+        s = self.node("Max", [self.node("Mul", [hi, inv127], p + "s_hi"),
+                              self.node("Mul", [lo, neg_inv127], p + "s_lo"), eps], p + "s")  # (…, 1)
         s_flat = self.node("Reshape", [s, flat], p + "s_flat")  # (M,)
         zps = self.node("ConstantOfShape", [self.node("Shape", [s_flat], p + "m")], p + "zps",
                         value=self.from_array(np.array([ZERO_POINT], dtype=np.uint8)))
@@ -107,16 +117,32 @@ class _Rewriter:
                         axis=0)
         x_q = self.node("Reshape", [x_q, self.node("Shape", [x], p + "x_shape")], p + "x_q")
         y = self.node("MatMulIntegerToFloat", [x_q, weight, one, scale_w, zp], p + "y_col", domain="com.microsoft")
-        self.node("Mul", [y, s], n.output[0])
+        if len(group) == 1:
+            self.node("Mul", [y, s], group[0].output[0])
+            return
+        from onnx import helper
+
+        y = self.node("Mul", [y, s], p + "y")
+        split = self.const(p + "split", np.array([a.shape[1] for a in ws], dtype=np.int64))
+        self.nodes.append(helper.make_node("Split", [y, split], [n.output[0] for n in group], name=p + "split",
+                                           axis=-1))
 
     def run(self) -> int:
-        k = 0
+        groups: dict[tuple[str, int], list] = {}  # (input, K) -> MatMuls, in graph order
         for n in self.graph.node:
             if self.is_weight_matmul(n):
-                self.rewrite_matmul(n, k)
-                k += 1
-            else:
+                groups.setdefault((n.input[0], self.inits[n.input[1]].dims[0]), []).append(n)
+        k = 0
+        done: set[tuple[str, int]] = set()
+        for n in self.graph.node:
+            if not self.is_weight_matmul(n):
                 self.nodes.append(n)
+                continue
+            key = (n.input[0], self.inits[n.input[1]].dims[0])
+            if key not in done:  # at the first member: its input exists, its consumers come later
+                done.add(key)
+                self.rewrite_group(groups[key], k)
+                k += 1
         used = {i for n in self.nodes for i in n.input}
         kept = [t for t in self.graph.initializer if t.name in used]
         del self.graph.node[:]
