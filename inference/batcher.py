@@ -135,7 +135,7 @@ class EmbeddingBatcher:
         self._blocked = 0  # callers waiting for queue space
         self._seq = 0
         self._n_requests = self._n_texts = self._n_batches = self._n_truncated = self._n_failed = 0
-        self._n_cached = 0
+        self._n_cached = self._n_repeated = 0
         self._slot_tokens = self._real_tokens = 0
 
     @classmethod
@@ -214,6 +214,7 @@ class EmbeddingBatcher:
                 rows, reachable = await self._from_cache(inputs, out)
                 if not rows:
                     return out
+            rows, copies = self._unique(inputs, rows)
             encodings = await self._tokenize([inputs[i] for i in rows])
             truncated = sum(1 for e in encodings if e.truncated)
             if truncated:
@@ -222,6 +223,8 @@ class EmbeddingBatcher:
             req = _Request(future, out, len(rows))
             await self._enqueue([_Item(req, row, enc) for row, enc in zip(rows, encodings)])
             vectors = await future  # cancelling the caller cancels this future too
+            for row, source in copies:
+                vectors[row] = vectors[source]
             if reachable:
                 self._store_later([e.text for e in encodings], vectors[rows])
             return vectors
@@ -253,11 +256,27 @@ class EmbeddingBatcher:
             "padding_ratio": 1 - self._real_tokens / self._slot_tokens if self._slot_tokens else 0.0,
             "truncated_texts": self._n_truncated,
             "cached_texts": self._n_cached,
+            "repeated_texts": self._n_repeated,
             "failed_batches": self._n_failed,
             "queue_depth": len(self._waiting),
         }
 
     # ---------------------------------------------------------------- caller side
+
+    def _unique(self, inputs: list[str | Encoding], rows: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+        """Rows of the first occurrence of each text, and (row, first row) for the repeats: a text
+        repeated in one request (the same method in two files, say) is embedded once."""
+        first: dict[str, int] = {}
+        unique, copies = [], []
+        for i in rows:
+            x = inputs[i]
+            j = first.setdefault(x if isinstance(x, str) else x.text, i)
+            if j == i:
+                unique.append(i)
+            else:
+                copies.append((i, j))
+        self._n_repeated += len(copies)
+        return unique, copies
 
     async def _from_cache(self, inputs: list[str | Encoding], out: np.ndarray) -> tuple[list[int], bool]:
         """Fill ``out`` with cached vectors; returns the rows still to embed and whether Redis answered."""

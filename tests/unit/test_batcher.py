@@ -447,3 +447,15 @@ async def test_a_cached_embedder_is_unwrapped_so_its_cache_sits_above_the_queue(
         out = await b.embed(["two", "one"])
     np.testing.assert_array_equal(out, expected(["two", "one"]))
     assert len(emb.batches) == 1 and emb.tokenized == ["one", "two"]
+
+
+@async_test
+async def test_a_text_repeated_in_one_request_is_embedded_once() -> None:
+    emb = TokenizingEmbedder()
+    async with EmbeddingBatcher(emb, registry=CollectorRegistry()) as b:
+        texts = ["def __init__(self): pass", "other", "def __init__(self): pass", "other", "third"]
+        out = await b.embed(texts)
+        stats = b.stats()
+    np.testing.assert_array_equal(out, expected(texts))
+    assert sorted(emb.tokenized) == ["def __init__(self): pass", "other", "third"]
+    assert stats["repeated_texts"] == 2 and stats["texts"] == 3
