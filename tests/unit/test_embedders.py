@@ -124,6 +124,18 @@ def test_onnx_vectors_do_not_depend_on_the_batch(embedders, name):
     assert worst <= 1e-5, worst
 
 
+def test_int8_graph_has_no_mask_and_each_call_has_one_length(embedders):
+    e = embedders("onnx-int8")
+    assert e.unpadded and "attention_mask" not in e._input_names
+    encs = e.tokenize(SENTENCES + LONG_TEXTS + ["x " * n for n in range(1, 40)])
+    chunks = e._sub_batches(encs)
+    assert sorted(i for c in chunks for i in c) == list(range(len(encs)))
+    for c in chunks:
+        assert len({len(encs[i].ids) for i in c}) == 1  # never padded
+        assert len(c) * len(encs[c[0]].ids) <= e.run_tokens or len(c) == 1
+    assert not embedders("onnx-fp32").unpadded
+
+
 def test_encodings_carry_the_tokens_to_the_model(embedder):
     texts = ["Tokenized once.", "word " * 400, ""]
     encs = embedder.tokenize(texts)
