@@ -25,6 +25,7 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from infra.errors import InferenceError
 
@@ -81,6 +82,28 @@ def _tmp_path(final: Path) -> Path:
     os.close(fd)
     os.chmod(name, 0o644)
     return Path(name)
+
+
+def build_cached(out_path: str | Path, build: Callable[[Path], None], what: str) -> Path:
+    """``out_path`` when its checksum matches; else ``build(tmp)`` and publish ``tmp`` there with its
+    checksum. Errors become InferenceError("<what> failed: …")."""
+    out_path = Path(out_path)
+    if is_valid(out_path):
+        return out_path
+    t0 = time.perf_counter()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(out_path)
+    try:
+        build(tmp)
+        _publish(tmp, out_path)
+    except InferenceError:
+        raise
+    except Exception as e:
+        raise InferenceError(f"{what} failed: {e}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("%s: %s in %.1fs", what, out_path, time.perf_counter() - t0)
+    return out_path
 
 
 @lru_cache(maxsize=16)
@@ -223,19 +246,10 @@ def quantize_int8(
 
     Reuses ``out_path`` if its checksum matches. ``exclude_ops``: op types kept in fp32.
     """
-    fp32_path, out_path = Path(fp32_path), Path(out_path)
-    if is_valid(out_path):
-        return out_path
-    try:
+    def build(tmp: Path) -> None:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as e:
-        raise InferenceError(f"INT8 quantization needs onnx and onnxruntime.quantization: {e}") from e
 
-    t0 = time.perf_counter()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(out_path)
-    try:
         nodes_to_exclude: list[str] = []
         if exclude_ops:
             graph = onnx.load(str(fp32_path), load_external_data=False).graph
@@ -251,13 +265,8 @@ def quantize_int8(
                 # Fused contrib ops (Attention, SkipLayerNormalization…) defeat shape inference.
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
-        _publish(tmp, out_path)
-    except Exception as e:
-        raise InferenceError(f"INT8 quantization of {fp32_path} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("quantized %s to %s in %.1fs", fp32_path, out_path, time.perf_counter() - t0)
-    return out_path
+
+    return build_cached(out_path, build, f"INT8 quantization of {fp32_path}")
 
 
 # --------------------------------------------------------------------------- fp16 (CUDA only)
@@ -268,21 +277,10 @@ def convert_fp16(fp32_path: str | Path, out_path: str | Path) -> Path:
 
     Untested here (no GPU on the development machines); reuses ``out_path`` if its checksum matches.
     """
-    fp32_path, out_path = Path(fp32_path), Path(out_path)
-    if is_valid(out_path):
-        return out_path
-    try:
+    def build(tmp: Path) -> None:
         import onnx
         from onnxruntime.transformers.float16 import convert_float_to_float16
-    except ImportError as e:
-        raise InferenceError(f"fp16 conversion needs onnx and onnxruntime.transformers: {e}") from e
-    tmp = _tmp_path(out_path)
-    try:
-        model = convert_float_to_float16(onnx.load(str(fp32_path)), keep_io_types=True)
-        onnx.save(model, str(tmp))
-        _publish(tmp, out_path)
-    except Exception as e:
-        raise InferenceError(f"fp16 conversion of {fp32_path} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out_path
+
+        onnx.save(convert_float_to_float16(onnx.load(str(fp32_path)), keep_io_types=True), str(tmp))
+
+    return build_cached(out_path, build, f"fp16 conversion of {fp32_path}")

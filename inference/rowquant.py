@@ -28,17 +28,13 @@ onnx and onnxruntime.transformers are imported when a graph is built, never at s
 
 from __future__ import annotations
 
-import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
 from infra.errors import InferenceError
 
-from .export import _publish, _quiet_root_logger, _tmp_path, is_valid
-
-log = logging.getLogger(__name__)
+from .export import _quiet_root_logger, build_cached
 
 __all__ = ["build_int8_rowq", "drop_attention_mask", "optimize_for_cpu", "quantize_rows", "CPU_DISABLED_OPTIMIZERS"]
 
@@ -196,26 +192,11 @@ def drop_attention_mask(model):
 
 def build_int8_rowq(fp32_path: str | Path, out_path: str | Path, num_heads: int, hidden_size: int) -> Path:
     """Fuse, quantize and unmask ``fp32_path`` into ``out_path`` (reused when its checksum matches)."""
-    out_path = Path(out_path)
-    if is_valid(out_path):
-        return out_path
-    try:
+    def build(tmp: Path) -> None:
         import onnx
-    except ImportError as e:
-        raise InferenceError(f"INT8 quantization needs onnx and onnxruntime.transformers: {e}") from e
-    t0 = time.perf_counter()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(out_path)
-    try:
+
         model = drop_attention_mask(quantize_rows(optimize_for_cpu(fp32_path, num_heads, hidden_size)))
         onnx.checker.check_model(model)
         onnx.save(model, str(tmp))
-        _publish(tmp, out_path)
-    except InferenceError:
-        raise
-    except Exception as e:
-        raise InferenceError(f"per-row INT8 quantization of {fp32_path} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("built per-row INT8 graph %s in %.1fs", out_path, time.perf_counter() - t0)
-    return out_path
+
+    return build_cached(out_path, build, f"per-row INT8 quantization of {fp32_path}")
