@@ -11,5 +11,10 @@ COPY infra infra
 COPY models models
 # Editable: the shipped quality-model artifacts under models/ stay beside the code that finds them.
 RUN pip install -e .
-EXPOSE 6066
+# `docker build --build-arg GIT_SHA=$(git rev-parse --short=12 HEAD) .` puts the commit into assay_build_info.
+ARG GIT_SHA=unknown
+ENV ASSAY_GIT_SHA=${GIT_SHA}
+EXPOSE 6066 8080
+# The worker's readiness by default; the inference server's container sets ASSAY_HEALTHCHECK_URL to its own /ready.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 CMD ["python", "-m", "infra.healthcheck"]
 CMD ["assay", "worker"]

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-unit test-integration bench clean
+.PHONY: install system-packages demo test test-unit test-integration bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# chromium (the live page's browser test) and promtool (the alert rules), via apt where possible.
+system-packages:
+	.ci/system-packages
 
 demo: install
 	$(VENV)/bin/assay demo

@@ -35,11 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import orjson  # noqa: E402
-
 from processors.patterns import extract_patterns  # noqa: E402
 from processors.patterns.sets import pack_member, set_patterns  # noqa: E402
 from schemas.documents import Document  # noqa: E402
+from schemas.sets import SetMember  # noqa: E402
 
 TARGET_MEDIAN_MS = 10.0
 
@@ -211,7 +210,7 @@ def run(docs: list[Document]) -> dict:
     kinds: dict[str, int] = {}
     for d in docs:
         t0 = time.perf_counter()
-        records = extract_patterns(d)
+        records = extract_patterns(d).patterns
         times.append((time.perf_counter() - t0) * 1000)
         n_patterns += len(records)
         for r in records:
@@ -231,18 +230,16 @@ def set_stage(docs: list[Document]) -> dict:
     """One set made of every document: summary sizes and the time of one re-detection."""
     members = {}
     for d in docs:
-        summaries: list[dict] = []
-        extract_patterns(d, structure_out=summaries)
-        if summaries:
-            members[d.id] = {"source_version": d.version, "uri": d.uri, "language": d.language,
-                             "summary": summaries[0]}
-    json_bytes = sum(len(orjson.dumps(m)) for m in members.values())
+        summary = extract_patterns(d).summary
+        if summary is not None:
+            members[d.id] = SetMember(source_version=d.version, uri=d.uri, language=d.language, summary=summary)
+    json_bytes = sum(len(m.model_dump_json()) for m in members.values())
     packed_bytes = sum(len(pack_member(m)) for m in members.values())
     times = []
     records = []
     for _ in range(3):
         t0 = time.perf_counter()
-        records = set_patterns("bench", members)
+        records = set_patterns("bench", members).patterns
         times.append(time.perf_counter() - t0)
     return {"members": len(members), "summary_json_mb": round(json_bytes / 1e6, 2),
             "stored_mb": round(packed_bytes / 1e6, 2), "detect_s": round(min(times), 2),

@@ -35,7 +35,7 @@ from inference.factory import create_embedder  # noqa: E402
 from infra.settings import get_settings  # noqa: E402
 from processors.patterns import extract_patterns  # noqa: E402
 from processors.quality.preprocess import document_text  # noqa: E402
-from processors.quality.registry import default_registry  # noqa: E402
+from processors.quality.registry import Registry  # noqa: E402
 from schemas.documents import Document  # noqa: E402
 
 
@@ -69,13 +69,13 @@ def main() -> None:
     args = ap.parse_args()
 
     settings = get_settings()
-    model = default_registry().load(args.model)
+    model = Registry(settings.quality_registry_dir).load(args.model)
     embedder = create_embedder(settings.inference, settings.models_dir)
     docs = []
     for p in stdlib_modules(args.n):
         docs.append(Document(id=str(p), type="code", language="python", content=p.read_text(encoding="utf-8", errors="replace"),
                              version="bench", title=p.name))
-    patterns = [[r.text for r in extract_patterns(d)] for d in docs]
+    patterns = [[r.text for r in extract_patterns(d).patterns] for d in docs]
 
     # warm-up (sessions, caches)
     w = document_text(docs[0])

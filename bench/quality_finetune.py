@@ -4,7 +4,7 @@
 averages it with all-MiniLM-L6-v2 fine-tuned end to end (mean pooling + a linear head,
 cross-entropy). This script measures that on one fold of the stratified 5-fold split (seed 0) that
 ``assay quality train`` cross-validates with: it fine-tunes on the other four folds with
-:func:`processors.quality.finetune.finetune` (what ``assay quality train --finetune`` runs), scores
+:func:`processors.quality.training.finetune.finetune` (what ``assay quality train --finetune`` runs), scores
 the held-out fold in torch fp32 and, with ``--export``, as the INT8 ONNX graph the pipeline runs;
 ``--ensemble`` refits 1.1.0's linear recipe on the same rows and scores the ½/½ average.
 
@@ -50,25 +50,26 @@ def main() -> None:
                     help="write the result here, and the held-out probabilities next to it (.npz)")
     args = ap.parse_args()
 
-    import pandas as pd
     import torch
     from sklearn.model_selection import StratifiedKFold
 
-    from inference.factory import default_model_path
+    from inference.factory import create_embedder, default_model_path
+    from infra.settings import get_settings
+    from processors.quality.classes import average_halves
+    from processors.quality.embed_cache import embed_texts
     from processors.quality.evaluate import evaluate_proba
-    from processors.quality.model import average_halves
+    from processors.quality.finetuned import FinetunedClassifier
     from processors.quality.preprocess import preprocess
-    from processors.quality.train import encode_labels
+    from processors.quality.training.dataset import read_labelled_rows
+    from processors.quality.training.finetune import FinetuneParams, export_classifier, finetune, torch_proba
+    from processors.quality.training.fit import TrainParams, encode_labels, fit
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    frame = pd.read_parquet(args.data)
-    from processors.quality.embed_cache import texts_hash
-
-    raw = frame["text"].fillna("").astype(str).tolist()
-    data_hash = texts_hash([*raw, "\x00labels", *frame["rating"].astype(str).tolist()])  # as assay quality train
-    texts = [preprocess(t) for t in raw]
-    y = encode_labels(frame["rating"].astype(str).tolist())
+    rows = read_labelled_rows(args.data, "text", "rating")
+    data_hash = rows.data_hash  # as assay quality train
+    texts = [preprocess(t) for t in rows.texts]
+    y = encode_labels(rows.labels)
     split = list(StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
     train_idx, test_idx = split[args.fold]
     if args.limit:
@@ -77,19 +78,16 @@ def main() -> None:
     manifest = json.loads((Path(__file__).resolve().parents[1] / "models" / "quality" / "1.1.0" / "manifest.json").read_text())
     frozen_proba = None
     if args.ensemble:
-        from processors.quality.train import TrainParams, fit
-        from streams.quality_cli import _embed_clean
-
+        settings = get_settings()
         t = time.perf_counter()
-        E, _variant = _embed_clean(texts, Path(".assay/models/quality/cache"))
+        E, _variant = embed_texts(texts, lambda: create_embedder(settings.inference, settings.models_dir),
+                                  Path(".assay/models/quality/cache"))
         params = TrainParams(**{k: tuple(v) if isinstance(v, list) and k.endswith("ngram") else v
                                 for k, v in manifest["params"].items()})
         frozen = fit([texts[j] for j in train_idx], y[train_idx], E[train_idx], params)
         frozen_proba = frozen.predict_proba([texts[j] for j in test_idx], E[test_idx])
         print(f"shipped recipe refit on the same rows: macro-F1 "
               f"{evaluate_proba(y[test_idx], frozen_proba)['macro_f1']:.4f} ({time.perf_counter() - t:.0f} s)", flush=True)
-
-    from processors.quality.finetune import FinetuneParams, FinetunedClassifier, export_classifier, finetune, torch_proba
 
     model_dir = default_model_path()
     fparams = FinetuneParams(epochs=args.epochs, max_tokens=args.max_tokens, batch_size=args.batch_size, lr=args.lr)

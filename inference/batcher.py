@@ -199,7 +199,7 @@ class EmbeddingBatcher:
         if not texts:
             return np.empty((0, dim), dtype=np.float32)
         if not self._accepting:
-            raise InferenceError("embedding batcher is not running")
+            raise InferenceError("embedding batcher is not running", transient=True)
         inputs = list(texts)
         self._m.requests.inc()
         self._n_requests += 1
@@ -337,7 +337,7 @@ class EmbeddingBatcher:
         async with self._cond:
             while pos < len(items):
                 if self._failing:
-                    raise InferenceError("embedding batcher stopped")
+                    raise InferenceError("embedding batcher stopped", transient=True)
                 space = self._max_queue - len(self._waiting)
                 if space <= 0:
                     self._blocked += 1

@@ -31,7 +31,8 @@ class RemoteInferenceError(InferenceError):
     """A remote call failed; ``retry_after`` (seconds) is set when retrying makes sense."""
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
+        # Retry-able (overload, 5xx, network) means transient: the pipeline waits it out.
+        super().__init__(message, transient=retry_after is not None)
         self.status = status
         self.retry_after = retry_after
 

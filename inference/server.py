@@ -5,7 +5,10 @@ One model in memory serves many workers: every request goes through one
 
 * ``POST /v1/embeddings`` – OpenAI-compatible (``input``, ``model``, ``encoding_format``).
 * ``POST /embed`` – Hugging Face TEI-compatible (``inputs``, ``normalize``, ``truncate``).
-* ``GET /health`` (never needs the token, for probes), ``GET /info``, ``GET /metrics``.
+* ``GET /health`` and ``GET /ready`` (never need the token, for probes), ``GET /info``, ``GET /metrics``.
+
+Bound beyond loopback, the server refuses to start without a token unless told that something in
+front of it authenticates (``allow_no_token``, ``--insecure-no-token``).
 
 Errors are JSON ``{"error": {"message", "type"}}``: 400 unparseable JSON, 422 wrong shape,
 401 bad/missing bearer token, 413 body or input count over the limit, 429 + ``Retry-After``
@@ -16,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
-import ipaddress
 import logging
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -26,7 +27,9 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from infra.build import register_build_info
 from infra.errors import InferenceError
+from infra.http_auth import bearer_matches, require_token_when_exposed
 from infra.settings import InferenceSettings
 
 from .base import Embedder, Encoding
@@ -38,7 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_MAX_INPUTS = 256
-_OPEN_PATHS = frozenset({"/health"})  # liveness/readiness probes carry no credentials
+_OPEN_PATHS = frozenset({"/health", "/ready"})  # liveness/readiness probes carry no credentials
 
 
 class ApiError(Exception):
@@ -85,8 +88,7 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         if state.token is not None and request.path not in _OPEN_PATHS:
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), state.token):
+            if not bearer_matches(request.headers.get("Authorization", ""), state.token):
                 raise ApiError(401, "missing or invalid bearer token", "authentication_error")
         return await handler(request)
     except ApiError as e:
@@ -260,6 +262,7 @@ def create_server_app(embedder: Embedder, settings: InferenceSettings, *, token:
         raise ValueError("max_body_bytes and max_inputs must be >= 1, retry_after_s >= 0")
     registry = registry if registry is not None else REGISTRY
     batcher = EmbeddingBatcher.from_settings(embedder, settings, registry=registry)
+    register_build_info(registry)
     app = web.Application(middlewares=[_guard], client_max_size=max_body_bytes)
     app[STATE] = state = _State(embedder, batcher, registry, token.encode() if token else None,
                                 max_body_bytes, max_inputs, retry_after_s)
@@ -278,21 +281,21 @@ def create_server_app(embedder: Embedder, settings: InferenceSettings, *, token:
     app.router.add_post("/v1/embeddings", _openai)
     app.router.add_post("/embed", _tei)
     app.router.add_get("/health", _health)
+    app.router.add_get("/ready", _health)  # ready = serving: 503 while shutting down
     app.router.add_get("/info", _info)
     app.router.add_get("/metrics", _metrics)
     return app
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def run_server(settings: InferenceSettings, host: str = "127.0.0.1", port: int = 8080, token: str | None = None,
-               *, embedder: Embedder | None = None, **app_kwargs: Any) -> None:
-    """Blocking: serve until SIGINT/SIGTERM. Builds the configured embedder unless one is given."""
+               *, embedder: Embedder | None = None, allow_no_token: bool = False, **app_kwargs: Any) -> None:
+    """Blocking: serve until SIGINT/SIGTERM. Builds the configured embedder unless one is given.
+
+    Raises:
+        ConfigError: ``host`` is not loopback, no ``token`` is given and ``allow_no_token`` is false.
+    """
+    require_token_when_exposed(host, token, allow_no_token, service="the inference server",
+                               set_token="--token-env NAME", opt_out="--insecure-no-token")
     owned = embedder is None
     if embedder is None:
         from infra.settings import get_settings
@@ -300,8 +303,8 @@ def run_server(settings: InferenceSettings, host: str = "127.0.0.1", port: int =
         from .factory import create_embedder
 
         embedder = create_embedder(settings, get_settings().models_dir)
-    if not _is_loopback(host) and not token:
-        log.warning("inference server listens on %s without a bearer token: anyone who can reach it can use it", host)
+    if not token and allow_no_token:
+        log.warning("inference server listens on %s without a bearer token (--insecure-no-token)", host)
     app = create_server_app(embedder, settings, token=token, **app_kwargs)
     log.info("inference server: %s on http://%s:%d (auth %s)", embedder.variant.id, host, port,
              "on" if token else "off")

@@ -45,16 +45,25 @@ class SourceDocument(BaseModel):
     metadata: DocumentMetadata | None = None
 
 
-class Document(BaseModel):
-    """A validated document: id, type and version are always set."""
+class DocumentInfo(BaseModel):
+    """What points and events say about their source: a validated document without its content."""
 
     id: str
     type: DocumentType
-    content: str
     version: str = Field(..., description="Content hash (sha256 hex, first 16 chars)")
     uri: str | None = None
     language: str | None = None
     title: str | None = None
     set_id: str | None = None
+
+
+class Document(DocumentInfo):
+    """A validated document: id, type and version are always set."""
+
+    content: str
     metadata: dict[str, Any] = Field(default_factory=dict)
     type_inferred: bool = False
+
+    def info(self) -> DocumentInfo:
+        return DocumentInfo(id=self.id, type=self.type, version=self.version, uri=self.uri,
+                            language=self.language, title=self.title, set_id=self.set_id)

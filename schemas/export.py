@@ -6,21 +6,32 @@ import json
 from pathlib import Path
 from typing import Any
 
+from schemas.aggregates import WindowAggregate
+from schemas.alerts import Alert
 from schemas.dlq import DeadLetter
+from schemas.experiments import ExperimentRecord
+from schemas.feedback import Feedback
 from schemas.documents import SourceDocument
-from schemas.metrics import BatchMetric, DocumentMetric, SetMetric
+from schemas.metrics import METRIC_TYPES
 from schemas.sets import SetMemberUpdate
 from schemas.models import ModelPromotion
 from schemas.patterns import EnrichedPattern
+from schemas.points import SourcePoints
 
 
 def topic_schemas() -> dict[str, dict[str, Any]]:
     """Base topic name → JSON Schema of its values."""
+    variants = [model.model_json_schema() for model in METRIC_TYPES]
+    defs: dict[str, Any] = {}
+    for variant in variants:  # one $defs at the root, where the variants' "#/$defs/…" references point
+        defs.update(variant.pop("$defs", {}))
     metrics = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "PipelineMetric",
-        "description": "A per-document, per-batch or per-set metric event (field 'type' tells which).",
-        "oneOf": [DocumentMetric.model_json_schema(), BatchMetric.model_json_schema(), SetMetric.model_json_schema()],
+        "description": "A metric event, per document, batch, set, search, worker heartbeat or learner batch (field "
+                       "'type' tells which). Times are seconds; stage_ms is deprecated (use stage_s).",
+        "oneOf": variants,
+        **({"$defs": defs} if defs else {}),
     }
     out = {
         "sources.raw": SourceDocument.model_json_schema(),
@@ -29,6 +40,11 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "sources.dlq": DeadLetter.model_json_schema(),
         "models": ModelPromotion.model_json_schema(),
         "sets.members": SetMemberUpdate.model_json_schema(),
+        "points.pending": SourcePoints.model_json_schema(),
+        "alerts": Alert.model_json_schema(),
+        "quality.feedback": Feedback.model_json_schema(),
+        "experiments": ExperimentRecord.model_json_schema(),
+        "metrics.aggregated": WindowAggregate.model_json_schema(),
     }
     for schema in out.values():
         schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")

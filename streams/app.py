@@ -39,19 +39,27 @@ def faust_credentials(kafka: KafkaSettings) -> Any:
     return faust.SSLCredentials(context)
 
 
-def app_id(settings: Settings) -> str:
-    """Faust's app id is the consumer group: one per topic prefix, so test runs never collide."""
-    return f"{settings.kafka.topic_prefix}{settings.kafka.consumer_group}"
+def app_id(settings: Settings, suffix: str | None = None) -> str:
+    """Faust's app id is the consumer group: one per topic prefix, so test runs never collide.
+
+    ``all`` and ``compute`` workers share the pipeline's group (they consume ``sources.raw``);
+    ``index`` workers have a group of their own (they consume only ``points.pending``), and so does
+    the learner (``-learner``): Faust's assignor expects every member of a group to subscribe to
+    the same topics.
+    """
+    if suffix is None:
+        suffix = "-index" if settings.worker_role == "index" else ""
+    return f"{settings.kafka.topic_prefix}{settings.kafka.consumer_group}{suffix}"
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, suffix: str | None = None) -> faust.App:
     session_ms = settings.kafka.session_timeout_s
     return faust.App(
-        app_id(settings),
+        app_id(settings, suffix),
         broker=faust_broker_url(settings.kafka),
         broker_credentials=faust_credentials(settings.kafka),
         store="memory://",
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(settings.data_dir / ("faust" + (suffix or ""))),
         autodiscover=False,
         # Topics are created by `assay topics create` with their partitions and configs.
         topic_allow_declare=False,
@@ -65,6 +73,8 @@ def create_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=max(session_ms * 3, 30.0),
         broker_commit_interval=1.0,
         broker_commit_every=1000,
+        # A points.pending record (a source's vectors) may be larger than Faust's 4 MB default fetch.
+        consumer_max_fetch_size=settings.kafka.internal_max_message_bytes + 1024 * 1024,
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,

@@ -24,8 +24,8 @@ import httpx
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from infra.kafka.admin import create_topics
 from infra.kafka.broker import EmbeddedBroker, free_port
+from infra.kafka.provision import provision_topics
 from infra.kafka.topics import PIPELINE_METRICS, SOURCES_RAW, topic_specs
 from infra.settings import Settings
 from streams.produce import ProduceReport, documents_from_paths, produce
@@ -77,7 +77,7 @@ def run_demo(settings: Settings, *, stdlib_modules: int = 150, timeout_s: float 
     worker = None
     try:
         print(f"[demo] broker {bootstrap} ({'configured' if external else 'embedded Tansu, in memory'})")
-        create_topics(conf, specs.values(), kafka.replication_factor)
+        provision_topics(kafka, create=True)
         port = free_port()
         env = {**os.environ, "ASSAY_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "ASSAY_KAFKA_TOPIC_PREFIX": prefix,
                "ASSAY_DATA_DIR": str(data_dir.resolve()), "ASSAY_MODEL_CACHE_DIR": str(models_dir),

@@ -13,6 +13,7 @@ from infra.settings import Settings
 def search_patterns(settings: Settings, text: str, *, k: int = 10, type_: str | None = None,
                     min_quality: float | None = None, language: str | None = None,
                     set_id: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    from streams.web_auth import auth_headers
     from streams.worker import worker_url
 
     url = worker_url(settings.data_dir)
@@ -29,7 +30,7 @@ def search_patterns(settings: Settings, text: str, *, k: int = 10, type_: str | 
         if kind:
             params["kind"] = kind
         try:
-            resp = httpx.get(f"{url}/search", params=params, timeout=60)
+            resp = httpx.get(f"{url}/search", params=params, headers=auth_headers(settings), timeout=60)
         except httpx.HTTPError as exc:
             raise AssayError(f"worker API at {url} did not answer: {exc}") from exc
         if resp.status_code != 200:

@@ -1,23 +1,21 @@
-"""The set stage: keep each set's member summaries in a table, re-detect, index set-level patterns.
+"""The set stage: keep each set's member summaries, re-detect, and hand the set's patterns to indexing.
 
-The document agent sends a :class:`~schemas.sets.SetMemberUpdate` (keyed by ``set_id``) for every
-code document of a set it indexes, and a removal when one leaves its set, is gated or is
-deleted. The set agent (``streams.pipeline``) hands a micro-batch of them to
-:meth:`SetStage.process`:
+The indexer sends a :class:`~schemas.sets.SetMemberUpdate` (keyed by ``set_id``) for every code
+document of a set it indexes, and a removal when one leaves its set, is gated or is deleted. The
+set agent hands a micro-batch of them to :meth:`SetStage.process`:
 
 1. each update is written to the :class:`SetTable` (:class:`ChangelogSetTable`: in memory, backed
-   by the compacted ``sets.state`` topic, so it survives restarts and rebalances; values are
-   compressed summaries);
+   by the compacted ``sets.state`` topic, so it survives restarts and rebalances; the write is one
+   more output, durable before the update is acked);
 2. for every set named in the batch, detection runs over all of the set's members
    (:func:`processors.patterns.sets.set_patterns`, in a thread);
-3. the set's records are compared with the points already stored under ``set:<set_id>``: when
-   ids, texts and model versions are the same nothing happens; otherwise they are embedded and
-   upserted (deterministic ids), and points of patterns no longer detected are deleted;
-4. the agent sends the upsert/delete events, waits for the state writes and the events, and
-   only then acks the updates. A replay repeats steps 1–3 with the same values: idempotent.
+3. the set's records get vectors (reused from the store when it holds them unchanged) and go to
+   ``points.pending`` as the pseudo source ``set:<set_id>``, like any document: the indexer
+   compares, writes, removes stale points and announces them. A set with no members left is
+   removed (``set_emptied``).
 
-Every set named in a batch is re-derived, even if its table entries did not change: after a
-crash between the table write and the point upsert, the replay must still finish the work.
+Every set named in a batch is re-derived, even if its table entries did not change: after a crash
+between the table write and the points record, the replay must still finish the work.
 """
 
 from __future__ import annotations
@@ -25,32 +23,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
+import numpy as np
 import orjson
 from pydantic import ValidationError
 
-from processors.dead_letters import dead_letter
-from processors.enrich import delete_event, point_payload, upsert_event
-from processors.ids import point_id
-from processors.patterns.sets import pack_member, set_patterns, set_source_id, set_version, unpack_member
-from processors.quality.baseline import label_for
-from processors.results import Rejection
-from schemas.documents import Document, DocumentType
-from schemas.metrics import SetMetric
-from schemas.patterns import PatternRecord, QualityScore
-from schemas.sets import SetMemberUpdate
 from infra.kafka.admin import read_partition
-from infra.qdrant.base import PointRecord
+from infra.settings import Settings
+from processors.dead_letters import dead_letter_message
+from processors.events import encode, input_ref, message_key
+from processors.outcomes import reusable_vectors
+from processors.patterns.sets import pack_member, set_patterns, unpack_member
+from processors.results import Rejection
+from processors.set_points import set_document, set_quality
+from schemas.messages import InputMessage, OutMessage
+from schemas.points import ComputedPoint, SourcePoints
+from schemas.sets import SetMember, SetMemberUpdate
 from streams import metrics
-from streams.retry import with_backoff
-from streams.runtime import InputMessage, Outputs, PipelineRuntime, _json, _ms
+from streams.compute import EmbedService, StoreReader
+from streams.retry import retry_transient
 
 log = logging.getLogger(__name__)
 
-#: Version of the set-level "quality": the mean of the members' scores.
-SET_QUALITY_MODEL = "set-members-mean/1.0.0"
 _SEP = b"\x1f"
 
 
@@ -61,8 +56,8 @@ class SetTable(Protocol):
 
     def members(self, set_id: str, partition: int) -> dict[str, bytes]: ...
 
-    async def put(self, set_id: str, source_id: str, value: bytes | None, partition: int) -> Any:
-        """Set (or delete, ``None``) one member; returns an awaitable for its durability (or None)."""
+    def put(self, set_id: str, source_id: str, value: bytes | None, partition: int) -> OutMessage | None:
+        """Set (or delete, ``None``) one member; returns the write that makes it durable (or None)."""
 
 
 def member_key(set_id: str, source_id: str) -> bytes:
@@ -82,7 +77,7 @@ class DictSetTable:
     def members(self, set_id: str, partition: int) -> dict[str, bytes]:
         return _members_of(self.data.get(partition, {}), set_id)
 
-    async def put(self, set_id: str, source_id: str, value: bytes | None, partition: int) -> None:
+    def put(self, set_id: str, source_id: str, value: bytes | None, partition: int) -> None:
         _apply(self.data.setdefault(partition, {}), member_key(set_id, source_id), value)
 
 
@@ -90,22 +85,20 @@ class ChangelogSetTable:
     """The set agent's state: an in-memory map per partition, backed by the compacted ``sets.state`` topic.
 
     Partition *i* of ``sets.state`` holds the members of the sets routed to partition *i* of
-    ``sets.members``. Every write goes to both; the agent awaits the write with its other outputs
-    before it acks the update that caused it. The first batch from a partition after this worker
-    was assigned it reads that partition of ``sets.state`` back from the start (tombstones delete),
-    so a restarted or rebalanced worker continues with every member it had. A revoked partition is
-    forgotten.
+    ``sets.members``. Every write changes the map and returns a ``sets.state`` record that the agent
+    publishes with its other outputs before it acks the update that caused it. The first batch from
+    a partition after this worker was assigned it reads that partition of ``sets.state`` back from
+    the start (tombstones delete), so a restarted or rebalanced worker continues with every member
+    it had. A revoked partition is forgotten.
 
     (Not a Faust table: with the embedded broker a restarted worker whose table changelog held data
     sometimes stopped consuming after recovery, two runs in about twelve. Reading the partition back
     ourselves has no such state machine.)
     """
 
-    def __init__(self, conf: dict[str, Any], topic: str, send: Callable[[bytes, bytes | None, int], Awaitable[Any]],
-                 read_timeout_s: float = 60.0) -> None:
+    def __init__(self, conf: dict[str, Any], topic: str, read_timeout_s: float = 60.0) -> None:
         self.conf = conf
         self.topic = topic
-        self._send = send
         self._read_timeout_s = read_timeout_s
         self._parts: dict[int, dict[bytes, bytes]] = {}
         self._revoked: set[int] = set()
@@ -116,9 +109,12 @@ class ChangelogSetTable:
         self._revoked.clear()
         for p in sorted(set(partitions) - set(self._parts)):
             t = time.perf_counter()
-            state = await asyncio.to_thread(read_partition, self.conf, self.topic, p, self._read_timeout_s)
+            state = await retry_transient(
+                lambda: asyncio.to_thread(read_partition, self.conf, self.topic, p, self._read_timeout_s),
+                stage="set_state_load")
             self._parts[p] = state
-            log.info("set state: loaded %d members of %s[%d] in %.0f ms", len(state), self.topic, p, _ms(t))
+            log.info("set state: loaded %d members of %s[%d] in %.0f ms", len(state), self.topic, p,
+                     (time.perf_counter() - t) * 1000)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Drop revoked partitions before the next batch (a batch in flight keeps its view: its
@@ -128,10 +124,10 @@ class ChangelogSetTable:
     def members(self, set_id: str, partition: int) -> dict[str, bytes]:
         return _members_of(self._parts[partition], set_id)
 
-    async def put(self, set_id: str, source_id: str, value: bytes | None, partition: int) -> Any:
+    def put(self, set_id: str, source_id: str, value: bytes | None, partition: int) -> OutMessage:
         key = member_key(set_id, source_id)
         _apply(self._parts[partition], key, value)
-        return await self._send(key, value, partition)
+        return OutMessage("sets.state", key, value, partition=partition)
 
 
 def _apply(data: dict[bytes, bytes], key: bytes, value: bytes | None) -> None:
@@ -150,118 +146,98 @@ def _members_of(data: Any, set_id: str) -> dict[str, bytes]:
     return out
 
 
-@dataclass
-class SetResult:
-    """What one batch of set updates produced."""
-
-    outputs: Outputs = field(default_factory=Outputs)
-    durability: list[Any] = field(default_factory=list)  # changelog futures to await before acking
-
-
 class SetStage:
-    """Runs micro-batches of member updates against the worker's store and embedder."""
+    """Runs micro-batches of member updates with the worker's embedding service (and store reader)."""
 
-    def __init__(self, runtime: PipelineRuntime, max_chars: int = 1200) -> None:
-        self.runtime = runtime
+    def __init__(self, settings: Settings, table: SetTable, embedder: EmbedService, embedding_variant: str,
+                 worker: str, reader: StoreReader | None = None, max_chars: int = 1200,
+                 max_dlq_bytes: int = 1_000_000) -> None:
+        self.settings = settings
+        self.table = table
+        self.embedder = embedder
+        self.embedding_variant = embedding_variant
+        self.worker = worker
+        self.reader = reader
         self.max_chars = max_chars
+        self.max_dlq_bytes = max_dlq_bytes
 
-    async def process(self, messages: Sequence[InputMessage], table: SetTable) -> SetResult:
-        result = SetResult()
-        touched: dict[tuple[str, int], None] = {}
-        await table.ensure_loaded({m.partition for m in messages})
+    async def process(self, messages: Sequence[InputMessage]) -> list[OutMessage]:
+        out: list[OutMessage] = []
+        touched: dict[tuple[str, int], list[InputMessage]] = {}
+        await self.table.ensure_loaded({m.partition for m in messages})
         for msg in messages:
-            update = self._parse(msg, result)
+            update = self._parse(msg, out)
             if update is None:
                 continue
             value = None
             if update.summary is not None:
-                value = pack_member({"source_version": update.source_version, "uri": update.uri,
-                                     "language": update.language, "quality": update.quality,
-                                     "summary": update.summary})
-            fut = await table.put(update.set_id, update.source_id, value, msg.partition)
-            if fut is not None:
-                result.durability.append(fut)
-            touched[(update.set_id, msg.partition)] = None
-        for set_id, partition in touched:
-            await self._refresh(set_id, partition, table, result.outputs)
-        return result
+                value = pack_member(SetMember(source_version=update.source_version, uri=update.uri,
+                                              language=update.language, quality=update.quality,
+                                              summary=update.summary))
+            write = self.table.put(update.set_id, update.source_id, value, msg.partition)
+            if write is not None:
+                out.append(write)
+            touched.setdefault((update.set_id, msg.partition), []).append(msg)
+        for (set_id, partition), msgs in touched.items():
+            out.extend(await self._refresh(set_id, partition, msgs))
+        return out
 
-    def _parse(self, msg: InputMessage, result: SetResult) -> SetMemberUpdate | None:
+    def _parse(self, msg: InputMessage, out: list[OutMessage]) -> SetMemberUpdate | None:
         try:
             if msg.value is None:
                 raise ValueError("null value")
             return SetMemberUpdate.model_validate(orjson.loads(msg.value))
         except (ValueError, ValidationError, orjson.JSONDecodeError) as exc:
             rej = Rejection("set", "invalid_set_update", f"not a SetMemberUpdate: {str(exc)[:300]}")
-            dl = dead_letter(rej, key=msg.key, value=msg.value, headers=msg.headers, topic=msg.topic,
-                             partition=msg.partition, offset=msg.offset, timestamp_ms=msg.timestamp_ms,
-                             worker=self.runtime.worker)
-            metrics.DEAD_LETTERS.labels(stage=dl.stage, error_class=dl.error_class).inc()
-            result.outputs.dead_letters.append((msg.key, _json(dl)))
+            metrics.DEAD_LETTERS.labels(stage=rej.stage, error_class=rej.error_class).inc()
+            out.append(dead_letter_message(rej, msg, worker=self.worker, max_bytes=self.max_dlq_bytes))
             return None
 
-    async def _refresh(self, set_id: str, partition: int, table: SetTable, out: Outputs) -> None:
-        """Re-detect one set and bring its stored points and events in line."""
-        rt = self.runtime
+    async def _refresh(self, set_id: str, partition: int, msgs: list[InputMessage]) -> list[OutMessage]:
+        """Re-detect one set; the points record for its pseudo source (or dead letters if it cannot be embedded)."""
         t0 = time.perf_counter()
-        stage_ms: dict[str, float] = {}
-        members = {sid: unpack_member(blob) for sid, blob in table.members(set_id, partition).items()}
-        records = await asyncio.to_thread(set_patterns, set_id, members, max_chars=self.max_chars)
-        stage_ms["detect"] = _ms(t0)
-        doc = _set_document(set_id, members)
-        quality = _set_quality(members)
-        versions = rt.model_versions(quality)
-        sid = doc.id
-
-        existing = await rt.points_of_source(sid)
-        existing_by_id = dict(existing)
-        wanted = {point_id(sid, r.key): r for r in records}
-        same = set(wanted) == set(existing_by_id) and all(
-            existing_by_id[pid].get("text") == r.text and existing_by_id[pid].get("model_versions") == versions
-            and existing_by_id[pid].get("tags") == [t.model_dump() for t in r.tags]
-            for pid, r in wanted.items())
-        upserted: list[PatternRecord] = []
-        stale: list[tuple[str, dict[str, Any]]] = []
-        if not same:
-            t = time.perf_counter()
-            if records:
-                texts = [r.text for r in records]
-                # Set texts are ours, not a producer's: a failure is an outage, waited out (no DLQ).
-                vectors = await with_backoff(lambda: rt.embedder.embed(texts), stage="embed_set",
-                                             max_backoff_s=rt.settings.retry_max_backoff_s)
-                stage_ms["embed"] = _ms(t)
-                points = [PointRecord(point_id(sid, r.key), vec.tolist(), point_payload(doc, r, quality, versions))
-                          for r, vec in zip(records, vectors)]
-                await rt.upsert_points(points)
-                upserted = records
-            stale = [(pid, payload) for pid, payload in existing if pid not in wanted]
-            await rt.delete_points([pid for pid, _ in stale])
-        for r in upserted:
-            ev = upsert_event(doc, r, quality, versions)
-            out.enriched.append((ev.point_id.encode(), _json(ev)))
-        for pid, payload in stale:
-            reason = "set_emptied" if not members else "content_changed"
-            ev = delete_event(sid, pid, payload, reason, doc.version)
-            out.enriched.append((pid.encode(), _json(ev)))
-        stage_ms["total"] = _ms(t0)
+        members = {sid: unpack_member(blob) for sid, blob in self.table.members(set_id, partition).items()}
+        found = await asyncio.to_thread(set_patterns, set_id, members, max_chars=self.max_chars)
+        records = list(found.patterns)
+        for failure in found.failures:
+            log.error("set %s: detector %s failed: %s", set_id, failure.detector, failure.error)
+            metrics.DETECTOR_FAILURES.labels(detector=failure.detector).inc()
+        stage_ms = {"detect": round((time.perf_counter() - t0) * 1000, 3)}
+        doc = set_document(set_id, members)
+        quality = set_quality(members)
+        versions = {"embedding": self.embedding_variant, "quality": quality.model_version}
+        common: dict[str, Any] = dict(
+            source_id=doc.id, document=doc, quality=quality, model_versions=versions, origin="set",
+            set_members=len(members), set_detections=sum(1 for r in records if r.kind == "design_pattern"),
+            input=input_ref(msgs[-1]), computed_by=self.worker)
+        if not members or not records:
+            sp = SourcePoints(action="remove", reason="set_emptied", stage_ms=stage_ms, emitted_at=time.time(),
+                              **common)
+            return [OutMessage("points.pending", message_key(doc.id), encode(sp), cause=msgs[-1])]
+        t = time.perf_counter()
+        vectors = await self._reuse(doc, records, versions)
+        reused = vectors is not None
+        if vectors is None:
+            texts = [r.text for r in records]
+            try:
+                vectors = await retry_transient(lambda: self.embedder.embed(texts), stage="embed_set",
+                                                max_backoff_s=self.settings.retry_max_backoff_s)
+            except Exception as exc:  # noqa: BLE001 - not an outage: the updates that touched the set → DLQ
+                rej = Rejection("set", "set_embedding_failed", f"embedding set {set_id!r} failed: "
+                                f"{type(exc).__name__}: {exc}")
+                metrics.DEAD_LETTERS.labels(stage=rej.stage, error_class=rej.error_class).inc()
+                return [dead_letter_message(rej, m, worker=self.worker, max_bytes=self.max_dlq_bytes) for m in msgs]
+        stage_ms["embed"] = round((time.perf_counter() - t) * 1000, 3)
+        stage_ms["total"] = round((time.perf_counter() - t0) * 1000, 3)
         metrics.SET_SECONDS.observe(stage_ms["total"] / 1000)
-        metric = SetMetric(set_id=set_id, set_version=doc.version, members=len(members),
-                           detections=sum(1 for r in records if r.kind == "design_pattern"),
-                           patterns=len(records), upserted=len(upserted), deleted=len(stale),
-                           unchanged=same, model_versions=versions, stage_ms=stage_ms,
-                           worker=rt.worker, emitted_at=time.time())
-        out.metrics.append((set_id.encode("utf-8", "surrogatepass"), _json(metric)))
+        sp = SourcePoints(action="index", points=[ComputedPoint.of(r, v) for r, v in zip(records, vectors)],
+                          stage_ms=stage_ms, vectors_reused=reused, emitted_at=time.time(), **common)
+        return [OutMessage("points.pending", message_key(doc.id), encode(sp), cause=msgs[-1])]
 
-
-def _set_document(set_id: str, members: dict[str, dict[str, Any]]) -> Document:
-    """The pseudo document a set's own patterns belong to (uri and id ``set:<set_id>``)."""
-    sid = set_source_id(set_id)
-    langs = sorted({str(m.get("language")) for m in members.values() if m.get("language")})
-    return Document(id=sid, type=DocumentType.code, content="", version=set_version(members), uri=sid,
-                    language=langs[0] if len(langs) == 1 else None, set_id=set_id, title=set_id)
-
-
-def _set_quality(members: dict[str, dict[str, Any]]) -> QualityScore:
-    scores = [float(m["quality"]) for m in members.values() if m.get("quality") is not None]
-    score = round(sum(scores) / len(scores), 3) if scores else 3.0
-    return QualityScore(score=score, label=label_for(score), model_version=SET_QUALITY_MODEL)
+    async def _reuse(self, doc: Any, records: list[Any], versions: dict[str, str]) -> np.ndarray | None:
+        if self.reader is None:
+            return None
+        reader = self.reader
+        stored = await retry_transient(lambda: asyncio.to_thread(reader.points_of_source, doc.id, True),
+                                       stage="qdrant_lookup", max_backoff_s=self.settings.retry_max_backoff_s)
+        return reusable_vectors(doc, records, stored, versions)

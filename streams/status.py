@@ -7,6 +7,7 @@ from typing import Iterator
 import httpx
 
 from infra.errors import AssayError
+from infra.redact import redact_text, redact_url
 from infra.settings import Settings
 
 
@@ -16,15 +17,16 @@ def collect_status(settings: Settings) -> Iterator[tuple[str, bool]]:
     from infra.kafka.connect import resolve_bootstrap
     from infra.kafka.topics import SOURCES_RAW, topic_specs
     from streams.app import app_id
+    from streams.web_auth import auth_headers
     from streams.worker import worker_url
 
     try:
         settings = resolve_bootstrap(settings)
         conf = settings.kafka.librdkafka_config()
         counts = partition_counts(conf)
-        yield f"broker {settings.kafka.bootstrap_servers} reachable", True
+        yield f"broker {redact_url(settings.kafka.bootstrap_servers)} reachable", True
     except AssayError as exc:
-        yield f"broker: {exc}", False
+        yield f"broker: {redact_text(str(exc))}", False
         counts = None
     if counts is not None:
         specs = topic_specs(settings.kafka)
@@ -40,7 +42,7 @@ def collect_status(settings: Settings) -> Iterator[tuple[str, bool]]:
     url = worker_url(settings.data_dir)
     if url:
         try:
-            stats = httpx.get(f"{url}/stats", timeout=10).json()
+            stats = httpx.get(f"{url}/stats", headers=auth_headers(settings), timeout=10).json()
             yield f"worker {stats['worker']} at {url}: {stats['points']} points ({stats['embedding']})", True
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             yield f"worker at {url} not answering: {exc}", False
@@ -50,13 +52,14 @@ def collect_status(settings: Settings) -> Iterator[tuple[str, bool]]:
         yield "no worker running on this data dir (Qdrant Edge size is reported by a running worker)", True
 
     if settings.redis.url:
+        shown = redact_url(settings.redis.url)
         try:
             import redis
 
             redis.Redis.from_url(settings.redis.url, socket_timeout=2).ping()
-            yield f"redis {settings.redis.url} reachable", True
+            yield f"redis {shown} reachable", True
         except Exception as exc:  # noqa: BLE001 - any failure is a status line
-            yield f"redis {settings.redis.url}: {exc}", False
+            yield f"redis {shown}: {redact_text(str(exc))}", False
     else:
         yield "redis not configured (embedding cache off)", True
 
@@ -71,4 +74,4 @@ def _server_status(settings: Settings) -> Iterator[tuple[str, bool]]:
             if c.name.startswith(settings.qdrant.collection):
                 yield f"qdrant collection {c.name}: {client.count(c.name, exact=True).count} points", True
     except Exception as exc:  # noqa: BLE001
-        yield f"qdrant {settings.qdrant.url}: {exc}", False
+        yield f"qdrant {redact_url(settings.qdrant.url)}: {redact_text(str(exc))}", False

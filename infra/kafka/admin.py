@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -28,8 +28,11 @@ class TopicState:
 
 
 def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_factor: int = 1,
-                  timeout_s: float = 30.0) -> list[TopicState]:
+                  timeout_s: float = 30.0, *, min_insync_replicas: int | None = None) -> list[TopicState]:
     """Create each topic with its partitions and configs; existing ones are left as they are.
+
+    ``min_insync_replicas`` is added to every new topic's configs when given. Choosing the
+    replication for a cluster is :func:`infra.kafka.provision.provision_topics`' job.
 
     Raises:
         BrokerError: the broker is unreachable, refused a topic, or an existing topic has a
@@ -42,7 +45,8 @@ def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_
     to_create = [s for s in specs if s.name not in existing]
     if to_create:
         futures = admin.create_topics(
-            [NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config)) for s in to_create],
+            [NewTopic(s.name, s.partitions, replication_factor, config=_configs(s, min_insync_replicas))
+             for s in to_create],
             request_timeout=timeout_s,
         )
         for name, fut in futures.items():
@@ -64,6 +68,13 @@ def create_topics(conf: dict[str, Any], specs: Iterable[TopicSpec], replication_
             )
         states.append(TopicState(spec.name, spec.partitions, spec.name in created))
     return states
+
+
+def _configs(spec: TopicSpec, min_insync_replicas: int | None) -> dict[str, str]:
+    config = dict(spec.config)
+    if min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(min_insync_replicas)
+    return config
 
 
 def delete_topics(conf: dict[str, Any], names: Iterable[str], timeout_s: float = 30.0) -> None:
@@ -136,37 +147,79 @@ def group_lag(conf: dict[str, Any], group: str, topic: str, partitions: int) -> 
     return {p: max(ends[p] - committed.get(p, 0), 0) for p in range(partitions)}
 
 
-def read_partition(conf: dict[str, Any], topic: str, partition: int, timeout_s: float = 60.0) -> dict[bytes, bytes]:
-    """The latest value per key of one partition of a compacted topic, read from the start to its end.
+def read_to_end(conf: dict[str, Any], topic: str, partitions: Iterable[int], *, group: str,
+                timeout_s: float = 60.0) -> Iterator[Any]:
+    """Every record of ``partitions`` from the start until the broker reports each partition's end.
 
-    A null value (tombstone) removes its key. The end is where the broker reports end-of-partition
-    (a fetch reaching the high watermark), so an empty partition returns at once. Raises
-    :class:`BrokerError` when the end is not reached within ``timeout_s``.
+    The end is where a fetch reaches the high watermark, so empty partitions end at once. Raises
+    :class:`BrokerError` on a read error or when the end is not reached within ``timeout_s``.
     """
-    consumer = Consumer({**conf, "group.id": "assay-changelog-reader", "enable.auto.commit": False,
+    consumer = Consumer({**conf, "group.id": group, "enable.auto.commit": False,
                          "enable.partition.eof": True, "auto.offset.reset": "earliest"})
-    state: dict[bytes, bytes] = {}
+    pending = set(partitions)
     try:
-        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
         deadline = time.monotonic() + timeout_s
-        while True:
+        while pending:
             if time.monotonic() > deadline:
-                raise BrokerError(f"reading {topic}[{partition}] did not reach its end within {timeout_s:.0f}s")
+                raise BrokerError(f"reading {topic}{sorted(pending)} did not reach its end within {timeout_s:.0f}s")
             msg = consumer.poll(0.2)
             if msg is None:
                 continue
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    return state
-                raise BrokerError(f"reading {topic}[{partition}]: {err}")
-            key = msg.key()
-            if key is None:
+                    pending.discard(msg.partition())
+                    continue
+                raise BrokerError(f"reading {topic}[{msg.partition()}]: {err}")
+            yield msg
+    finally:
+        consumer.close()
+
+
+def read_partition(conf: dict[str, Any], topic: str, partition: int, timeout_s: float = 60.0) -> dict[bytes, bytes]:
+    """The latest value per key of one partition of a compacted topic, read from the start to its end.
+
+    A null value (tombstone) removes its key. Raises :class:`BrokerError` when the end is not
+    reached within ``timeout_s``.
+    """
+    state: dict[bytes, bytes] = {}
+    for msg in read_to_end(conf, topic, [partition], group="assay-changelog-reader", timeout_s=timeout_s):
+        key = msg.key()
+        if key is None:
+            continue
+        value = msg.value()
+        if value is None:
+            state.pop(key, None)
+        else:
+            state[key] = value
+    return state
+
+
+def last_value(conf: dict[str, Any], topic: str, partition: int = 0, timeout_s: float = 10.0) -> bytes | None:
+    """The value of the last record of one partition (None when it is empty).
+
+    The end offset comes from a fetch's high watermark (see the module docstring), then the record
+    just before it is read.
+    """
+    end = end_offsets(conf, topic, partition + 1, timeout_s).get(partition, 0)
+    if end <= 0:
+        return None
+    consumer = Consumer({**conf, "group.id": "assay-last-record", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
+    try:
+        consumer.assign([TopicPartition(topic, partition, end - 1)])
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
                 continue
-            value = msg.value()
-            if value is None:
-                state.pop(key, None)
-            else:
-                state[key] = value
+            err = msg.error()
+            if err is None:
+                return msg.value()
+            if err.code() == KafkaError._PARTITION_EOF:
+                return None
+            raise BrokerError(f"reading the last record of {topic}[{partition}]: {err}")
+        raise BrokerError(f"reading the last record of {topic}[{partition}] took over {timeout_s:.0f}s")
     finally:
         consumer.close()

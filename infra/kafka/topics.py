@@ -32,8 +32,14 @@ SOURCES_DLQ = "sources.dlq"
 MODELS = "models"
 SET_MEMBERS = "sets.members"
 SET_STATE = "sets.state"
+POINTS_PENDING = "points.pending"
+ALERTS = "alerts"
+QUALITY_FEEDBACK = "quality.feedback"
+EXPERIMENTS = "experiments"
+METRICS_AGGREGATED = "metrics.aggregated"
 
-ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE)
+ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE,
+         POINTS_PENDING, ALERTS, QUALITY_FEEDBACK, EXPERIMENTS, METRICS_AGGREGATED)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -80,5 +86,33 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             # Partition i holds the state of sets.members partition i; compaction keeps the latest.
             {"cleanup.policy": "compact"},
             "Internal: the set agent's changelog (set id + source id → compressed member summary)",
+        ),
+        POINTS_PENDING: TopicSpec(
+            POINTS_PENDING, p + POINTS_PENDING, n,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS,
+             "max.message.bytes": str(settings.internal_max_message_bytes)},
+            "Internal: one source's complete computed points with vectors, from compute to indexing, keyed by source id",
+        ),
+        ALERTS: TopicSpec(
+            ALERTS, p + ALERTS, 1,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "Alerts: stalls, crashes, configuration errors and other conditions an operator must see",
+        ),
+        QUALITY_FEEDBACK: TopicSpec(
+            # One partition: one active learner applies the labels in order (see streams/learner).
+            QUALITY_FEEDBACK, p + QUALITY_FEEDBACK, 1,
+            {"cleanup.policy": "delete", "retention.ms": str(30 * 24 * 3600 * 1000)},
+            "Labelled feedback on document quality (source id or content, label or score)",
+        ),
+        EXPERIMENTS: TopicSpec(
+            EXPERIMENTS, p + EXPERIMENTS, 1,
+            # Compacted: the latest state of the experiment is always there for a starting worker.
+            {"cleanup.policy": "compact"},
+            "The running model experiment (shadow, ramp, promoted, rolled back), keyed by model kind",
+        ),
+        METRICS_AGGREGATED: TopicSpec(
+            METRICS_AGGREGATED, p + METRICS_AGGREGATED, 1,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "Per-minute aggregates of pipeline.metrics, keyed by the window's start (UTC, ISO 8601)",
         ),
     }

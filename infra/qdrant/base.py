@@ -14,6 +14,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from infra.errors import StoreError
+from schemas.points import PointRecord, StoredPoint
+
+__all__ = ["PointRecord", "SearchFilter", "SearchHit", "StoredPoint", "VectorStore"]
 
 # Payload fields with an index; filters on these are cheap.
 INDEXED_FIELDS: dict[str, str] = {
@@ -82,6 +85,15 @@ def vector_as_floats(vector: Sequence[float], dim: int) -> list[float]:
     return vectors_as_floats([vector], dim)[0]
 
 
+def stored_vector(raw: Any) -> list[float] | None:
+    """The unnamed vector of a scrolled record as floats (None when absent), from either backend."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):  # named vectors: ours has one, unnamed ("")
+        raw = raw.get("") if "" in raw else next(iter(raw.values()), None)
+    return None if raw is None else [float(x) for x in raw]
+
+
 def canonical_id(point_id: str) -> str:
     """The point id in canonical UUID form (lowercase, hyphenated), as both backends return it.
 
@@ -94,13 +106,6 @@ def canonical_id(point_id: str) -> str:
         raise StoreError(
             f"point id {point_id!r} is not a UUID; derive ids with uuid.uuid5(...) or uuid.uuid4()"
         ) from None
-
-
-@dataclass(frozen=True)
-class PointRecord:
-    id: str  # UUID string
-    vector: Sequence[float]
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,8 @@ class VectorStore(ABC):
         """Delete points by id (missing ids are ignored)."""
 
     @abstractmethod
-    def points_of_source(self, source_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """All (point id, payload) of one source, for stale-point removal."""
+    def points_of_source(self, source_id: str, with_vectors: bool = False) -> list[StoredPoint]:
+        """Every point of one source: to find stale points, and to reuse vectors of unchanged texts."""
 
     @abstractmethod
     def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None) -> list[SearchHit]:

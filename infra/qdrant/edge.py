@@ -30,6 +30,8 @@ from infra.qdrant.base import (
     PointRecord,
     SearchFilter,
     SearchHit,
+    StoredPoint,
+    stored_vector,
     VectorStore,
     canonical_id,
     hnsw_params_for,
@@ -149,9 +151,11 @@ class EdgeStore(VectorStore):
             except StoreError:
                 raise
             except Exception as e:
+                # An I/O error (disk full, a file busy) can pass; anything else is about the request.
                 raise StoreError(
                     f"Qdrant Edge {action} failed at {self.path}: {e}; "
-                    "check disk space and permissions of the data dir"
+                    "check disk space and permissions of the data dir",
+                    transient=isinstance(e, OSError),
                 ) from e
 
     # -- VectorStore ----------------------------------------------------------------------
@@ -176,17 +180,18 @@ class EdgeStore(VectorStore):
             shard.update(qe.UpdateOperation.delete_points(point_ids))
             shard.flush()
 
-    def points_of_source(self, source_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def points_of_source(self, source_id: str, with_vectors: bool = False) -> list[StoredPoint]:
         flt = _edge_filter(SearchFilter(equals={"source_id": source_id}))
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[StoredPoint] = []
         offset: Any = None
         while True:
             # One lock hold per page, so writers are not starved by a long scroll.
             with self._guard("scroll") as shard:
                 records, offset = shard.scroll(
-                    qe.ScrollRequest(offset=offset, limit=self.SCROLL_PAGE, filter=flt, with_payload=True, with_vector=False)
+                    qe.ScrollRequest(offset=offset, limit=self.SCROLL_PAGE, filter=flt, with_payload=True, with_vector=with_vectors)
                 )
-            out.extend((str(r.id), dict(r.payload or {})) for r in records)
+            out.extend(StoredPoint(str(r.id), dict(r.payload or {}), stored_vector(r.vector) if with_vectors else None)
+                       for r in records)
             if offset is None:
                 return out
 

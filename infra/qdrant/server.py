@@ -12,15 +12,19 @@ import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
+import httpx
 from qdrant_client import QdrantClient
+from qdrant_client.http.exceptions import ResponseHandlingException
 from qdrant_client import models as qm
 
-from infra.errors import StoreError
+from infra.errors import ConfigError, StoreError
 from infra.qdrant.base import (
     INDEXED_FIELDS,
     PointRecord,
     SearchFilter,
     SearchHit,
+    StoredPoint,
+    stored_vector,
     VectorStore,
     canonical_id,
     hnsw_params_for,
@@ -143,9 +147,19 @@ class ServerStore(VectorStore):
         except StoreError:
             raise
         except Exception as e:
+            status = getattr(e, "status_code", None)
+            if status in (401, 403):
+                raise ConfigError(
+                    f"Qdrant refused {action} on collection {self.collection!r} ({status}): "
+                    "check ASSAY_QDRANT_API_KEY"
+                ) from e
+            # No answer, an overload or a server error can pass; a 4xx is about the request itself.
+            network = isinstance(e, (ResponseHandlingException, httpx.TransportError, ConnectionError, TimeoutError))
+            transient = network or (status is not None and (status == 429 or status >= 500))
             raise StoreError(
                 f"Qdrant {action} on collection {self.collection!r} failed: {e}; "
-                "check that the server at ASSAY_QDRANT_URL is up and the API key is valid"
+                "check that the server at ASSAY_QDRANT_URL is up and the API key is valid",
+                transient=transient,
             ) from e
 
     # -- VectorStore ----------------------------------------------------------------------
@@ -168,9 +182,9 @@ class ServerStore(VectorStore):
         with self._guard("delete"):
             self.client.delete(self.collection, points_selector=selector, wait=True)
 
-    def points_of_source(self, source_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def points_of_source(self, source_id: str, with_vectors: bool = False) -> list[StoredPoint]:
         flt = _qdrant_filter(SearchFilter(equals={"source_id": source_id}))
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[StoredPoint] = []
         offset: Any = None
         while True:
             with self._guard("scroll"):
@@ -180,9 +194,10 @@ class ServerStore(VectorStore):
                     limit=self.SCROLL_PAGE,
                     offset=offset,
                     with_payload=True,
-                    with_vectors=False,
+                    with_vectors=with_vectors,
                 )
-            out.extend((str(r.id), dict(r.payload or {})) for r in records)
+            out.extend(StoredPoint(str(r.id), dict(r.payload or {}), stored_vector(r.vector) if with_vectors else None)
+                       for r in records)
             if offset is None:
                 return out
 

@@ -13,8 +13,9 @@ kept in ``span.section`` (``Install > Linux``), and keys are ``section:<heading 
 ``(preamble)``). Sections with an empty body produce nothing.
 
 After the sections come the page's ``practice``, ``code_example`` and ``procedure`` patterns
-(:mod:`.practices`). HTML pages are read through a view with tags stripped (same line numbers;
-``<script>``/``<style>`` dropped, ``<li>`` as list items, ``<pre>`` as code); snippets stay the raw lines.
+(:mod:`.practices`). HTML pages are read through a view with tags stripped (:mod:`.html_text`: same
+line numbers; ``<script>``/``<style>`` dropped, ``<li>`` as list items, ``<pre>`` as code); snippets
+stay the raw lines.
 
 >>> from schemas.documents import Document
 >>> md = "# Guide\\n\\nIntro.\\n\\n## Install\\n\\nRun it.\\n\\n```sh\\n# not a heading\\n```\\n"
@@ -30,8 +31,9 @@ import re
 from dataclasses import dataclass
 
 from processors.patterns import practices
+from processors.patterns.html_text import html_view, is_html
 from processors.patterns import text as text_extractor
-from processors.patterns._common import line_at, record, snippet, split_lines
+from processors.patterns.records import line_at, record, snippet, split_lines
 from schemas.documents import Document
 from schemas.patterns import PatternRecord
 
@@ -232,15 +234,14 @@ def _pieces(lines: list[str], blocks: list[tuple[int, int, bool]], budget: int) 
     return out
 
 
-
 def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
     """Section passages of a documentation page, then its ``practice``, ``code_example`` and ``procedure``
     patterns (see :mod:`.practices`). HTML is read through a tag-stripped view with the same lines."""
     if not doc.content.strip():
         return []
     raw_lines = split_lines(doc.content)
-    if practices.is_html(doc):
-        lines = practices.html_view(raw_lines)
+    if is_html(doc):
+        lines = html_view(raw_lines)
     else:
         lines = raw_lines
     sections = _sections(doc, lines, max_chars)

@@ -24,11 +24,11 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from processors.patterns._common import KeyDeduper, record, split_lines, trim_span
+from processors.patterns.records import KeyDeduper, record, split_lines, trim_span
 from schemas.documents import Document
 from schemas.patterns import PatternRecord
 
-__all__ = ["EXTRACTOR", "extract"]
+__all__ = ["EXTRACTOR", "blank_line_blocks", "extract"]
 
 EXTRACTOR = "generic_code/1.0.0"
 
@@ -190,7 +190,7 @@ def _file_stem(uri: str | None) -> str:
     return PurePosixPath(uri.replace("\\", "/").split("?", 1)[0]).stem or "<module>"
 
 
-def _blocks(doc: Document, lines: list[str], max_chars: int) -> list[PatternRecord]:
+def blank_line_blocks(doc: Document, lines: list[str], max_chars: int) -> list[PatternRecord]:
     """Blank-line blocks merged greedily up to ``max_chars``."""
     out: list[PatternRecord] = []
     keys = KeyDeduper()
@@ -238,7 +238,7 @@ def extract(doc: Document, *, max_chars: int = 1200) -> list[PatternRecord]:
         return []
     defs = _find_defs(lines)
     if not defs:
-        return _blocks(doc, lines, max_chars)
+        return blank_line_blocks(doc, lines, max_chars)
     keys = KeyDeduper()
     out: list[PatternRecord] = []
     first = defs[0][0].start

@@ -2,8 +2,11 @@
 
 Documents produced together share a ``set_id`` (``assay produce DIR`` sets it to the folder).
 A pattern's classes often live in different files — an observer interface in one, its subjects
-in others — so no single document shows it. The set agent keeps each member's compact summary
-(:func:`pack_member`) and calls :func:`set_patterns` on all of them whenever a member changes.
+in others — so no single document shows it. The set agent keeps each member
+(:class:`~schemas.sets.SetMember`: version, uri, language, quality and typed structural summary)
+compressed (:func:`pack_member` / :func:`unpack_member`) and calls :func:`set_patterns` on all of
+them whenever a member changes. State written in the shape before versioning is converted on read;
+state it cannot read is never misread: the member is kept with ``unreadable`` set and no summary.
 
 What a set yields (all keyed deterministically, so an update overwrites and never duplicates):
 
@@ -23,20 +26,25 @@ listing the files, and every record's text and tag evidence name the files and l
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import zlib
 from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
-from processors.patterns._common import clip
-from processors.patterns.design_patterns import Detection, detect_design_patterns
+from processors.patterns.records import clip
+from processors.patterns.design import Detection, detect_design_patterns
+from processors.patterns.outcome import Extraction
 from schemas.patterns import PatternRecord, PatternTag, Span
+from schemas.sets import SetMember
 
 __all__ = ["EXTRACTOR", "OVERVIEW_KEY", "pack_member", "set_patterns", "set_source_id", "set_version",
            "unpack_member"]
+
+log = logging.getLogger(__name__)
 
 EXTRACTOR = "set_patterns/1.0.0"
 OVERVIEW_KEY = "set_overview"
@@ -53,51 +61,86 @@ def set_source_id(set_id: str) -> str:
     return _SOURCE_PREFIX + set_id
 
 
-def pack_member(member: Mapping[str, Any]) -> bytes:
-    """A member (version, uri, language, quality, summary) as compressed JSON: the table's value.
+def pack_member(member: SetMember) -> bytes:
+    """A member as compressed JSON: the value the set agent stores in ``sets.state``.
 
     Summaries of real modules are 2–120 KB of JSON; zlib brings them to a fraction of that.
 
-    >>> unpack_member(pack_member({"source_version": "v1", "summary": {"classes": []}}))["source_version"]
+    >>> unpack_member(pack_member(SetMember(source_version="v1"))).source_version
     'v1'
     """
-    return zlib.compress(orjson.dumps(dict(member)), 6)
+    return zlib.compress(member.model_dump_json().encode(), 6)
 
 
-def unpack_member(blob: bytes) -> dict[str, Any]:
-    return orjson.loads(zlib.decompress(blob))
+_ENVELOPE = ("source_version", "uri", "language", "quality")
 
 
-def set_version(members: Mapping[str, Mapping[str, Any]]) -> str:
+def unpack_member(blob: bytes) -> SetMember:
+    """A stored member, whatever version wrote it: read, converted (the version 1 dict), or marked.
+
+    A member that cannot be read is returned without summary, with ``unreadable`` saying why (and
+    whatever of its version, uri, language and quality could be read), so detection never misreads it.
+
+    >>> old = zlib.compress(orjson.dumps({"source_version": "v1", "summary": {"version": 1, "language": "go"}}))
+    >>> unpack_member(old).summary.schema_version
+    2
+    >>> m = unpack_member(zlib.compress(orjson.dumps({"source_version": "v2", "summary": {"schema_version": 9}})))
+    >>> m.summary, m.source_version, m.unreadable is not None
+    (None, 'v2', True)
+    """
+    try:
+        data = orjson.loads(zlib.decompress(blob))
+    except (zlib.error, orjson.JSONDecodeError) as exc:
+        return _unreadable({}, f"not compressed JSON: {exc}")
+    try:
+        return SetMember.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        return _unreadable(data, f"{exc.error_count()} validation error(s), first at {where}: {first['msg']}")
+
+
+def _unreadable(data: object, reason: str) -> SetMember:
+    log.warning("set member state not readable (%s): kept without summary until its document is produced again",
+                reason)
+    envelope = {k: data.get(k) for k in _ENVELOPE} if isinstance(data, dict) else {}
+    try:
+        return SetMember(**envelope, unreadable=reason)
+    except ValidationError:
+        return SetMember(unreadable=reason)
+
+
+def set_version(members: Mapping[str, SetMember]) -> str:
     """A content hash of the set: its member ids and their versions (order-independent).
 
-    >>> set_version({"a": {"source_version": "1"}}) == set_version({"a": {"source_version": "1"}})
-    True
-    >>> set_version({"a": {"source_version": "1"}}) == set_version({"a": {"source_version": "2"}})
-    False
+    >>> one, two = SetMember(source_version="1"), SetMember(source_version="2")
+    >>> set_version({"a": one}) == set_version({"a": one}), set_version({"a": one}) == set_version({"a": two})
+    (True, False)
     """
     h = hashlib.sha256()
     for sid in sorted(members):
         h.update(sid.encode("utf-8", "surrogatepass"))
         h.update(b"\x1f")
-        h.update(str(members[sid].get("source_version") or "").encode())
+        h.update(str(members[sid].source_version or "").encode())
         h.update(b"\x1e")
     return h.hexdigest()[:16]
 
 
-def _class_locations(members: Mapping[str, Mapping[str, Any]]) -> dict[str, list[tuple[str, str, int, int]]]:
+def _class_locations(members: Mapping[str, SetMember]) -> dict[str, list[tuple[str, str, int, int]]]:
     """Simple class (and module function) name → [(source id, uri, first line, last line)]."""
     where: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
     for sid in sorted(members):
         member = members[sid]
-        summary = member.get("summary") or {}
-        uri = member.get("uri") or sid
-        for kind in ("classes", "functions"):
-            for item in summary.get(kind) or []:
-                name = item.get("name")
+        summary = member.summary
+        if summary is None:
+            continue
+        uri = member.uri or sid
+        for items in (summary.classes, summary.functions):
+            for item in items:
+                name = item.name
                 if not name:
                     continue
-                loc = (sid, uri, int(item.get("line") or 1), int(item.get("end_line") or item.get("line") or 1))
+                loc = (sid, uri, int(item.line or 1), int(item.end_line or item.line or 1))
                 if loc not in where[name]:
                     where[name].append(loc)
     return where
@@ -143,22 +186,22 @@ def _uris(locs: list[tuple[str, str, int, int]]) -> list[str]:
     return list(dict.fromkeys(uri for _sid, uri, _s, _e in locs))
 
 
-def set_patterns(set_id: str, members: Mapping[str, Mapping[str, Any]], *,
-                 max_chars: int = 1200) -> list[PatternRecord]:
-    """The set-level records of one set (see the module doc); ``[]`` when nothing is detected.
+def set_patterns(set_id: str, members: Mapping[str, SetMember], *, max_chars: int = 1200) -> Extraction:
+    """The set-level records of one set (see the module doc; none when nothing is detected) and the
+    detectors that failed.
 
-    ``members`` maps source id → ``{"source_version", "uri", "language", "summary", …}`` (as
-    unpacked from the table). Detection merges same-named classes across files (see
-    :func:`~processors.patterns.design_patterns.detect_design_patterns`).
+    ``members`` maps source id → member (as unpacked from the table). Detection merges same-named
+    classes across files (see :func:`~processors.patterns.design.detect.detect_design_patterns`).
     """
-    summaries = [m["summary"] for _sid, m in sorted(members.items()) if m.get("summary")]
+    summaries = [m.summary for _sid, m in sorted(members.items()) if m.summary is not None]
     if not summaries:
-        return []
-    detections = detect_design_patterns(summaries)
+        return Extraction()
+    found = detect_design_patterns(summaries, document_id=set_source_id(set_id))
+    detections = found.detections
     if not detections:
-        return []
+        return Extraction(failures=found.failures)
     where = _class_locations(members)
-    languages = sorted({str(m.get("language") or (m.get("summary") or {}).get("language") or "")
+    languages = sorted({str(m.language or (m.summary.language if m.summary else "") or "")
                         for m in members.values()} - {""})
     language = languages[0] if len(languages) == 1 else None
 
@@ -198,7 +241,7 @@ def set_patterns(set_id: str, members: Mapping[str, Mapping[str, Any]], *,
         snippet="\n".join(overview_lines)[:4000], language=language,
         tags=_merge_tags(overview_tags), extractor=EXTRACTOR,
     )
-    return [overview, *records]
+    return Extraction((overview, *records), failures=found.failures)
 
 
 def _merge_tags(tags: list[PatternTag]) -> list[PatternTag]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from processors.patterns._common import LineIndex, collapse_ws, record, split_lines
+from processors.patterns.records import LineIndex, collapse_ws, record, split_lines
 from schemas.documents import Document
 from schemas.patterns import PatternRecord, PatternTag
 

@@ -43,9 +43,9 @@ from __future__ import annotations
 import math
 import re
 import string
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
 
+from processors.quality.metadata import age_days, finite_number, parse_time
 from schemas.documents import Document, DocumentType
 from schemas.patterns import QualityScore
 
@@ -121,25 +121,6 @@ def _band(x: float, zero_lo: float, one_lo: float, one_hi: float, zero_hi: float
     else:
         t = (zero_hi - x) / (zero_hi - one_hi)
     return floor + (1.0 - floor) * t
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str) and value:
-        try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-        except ValueError:
-            return None
-    else:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def _is_code_like(doc: Document) -> bool:
@@ -248,23 +229,18 @@ def quality_features(doc: Document, *, now: datetime | None = None) -> dict[str,
 
     # metadata, only when present
     meta = doc.metadata or {}
-    cred = _number(meta.get("source_credibility"))
-    eng = _number(meta.get("engagement"))
+    cred = finite_number(meta.get("source_credibility"))
+    eng = finite_number(meta.get("engagement"))
     if eng is not None and eng < 0:
         eng = None
-    published = _parse_time(meta.get("published_at"))
-    age_days = 0.0
-    if published is not None:
-        now = now or datetime.now(timezone.utc)
-        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-        age_days = (now - published).total_seconds() / 86400.0
+    published = parse_time(meta.get("published_at"))
     f.update({
         "has_source_credibility": 1.0 if cred is not None else 0.0,
         "source_credibility": _clip(cred) if cred is not None else 0.0,
         "has_engagement": 1.0 if eng is not None else 0.0,
         "engagement_log10": math.log10(1.0 + eng) if eng is not None else 0.0,
         "has_published_at": 1.0 if published is not None else 0.0,
-        "age_days": age_days,
+        "age_days": age_days(published, now) if published is not None else 0.0,
     })
 
     _score_parts(doc, f, code_like)

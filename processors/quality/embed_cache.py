@@ -19,7 +19,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["cached_embeddings", "texts_hash"]
+from inference.base import Embedder, ModelVariant
+
+__all__ = ["cached_embeddings", "embed_texts", "texts_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +73,19 @@ def cached_embeddings(
         np.save(tmp, out, allow_pickle=False)
         os.replace(tmp, path)
     return out
+
+
+def embed_texts(
+    texts: Sequence[str],
+    open_embedder: Callable[[], Embedder],
+    cache_dir: Path | None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, ModelVariant]:
+    """:func:`cached_embeddings` with an embedder opened for this pass and closed after it; also
+    returns the embedder's variant (what the vectors are)."""
+    embedder = open_embedder()
+    try:
+        return cached_embeddings(texts, embedder.embed, embedder.variant.id, cache_dir, progress=progress), embedder.variant
+    finally:
+        embedder.close()

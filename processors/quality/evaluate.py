@@ -1,7 +1,7 @@
 """Evaluation of class probabilities: accuracy, macro-F1, per-class precision/recall, confusion
 matrix, calibration (ECE), and optional PNG charts (matplotlib, when installed).
 
-Pure numpy; ``y`` are class indices in :data:`~processors.quality.model.CLASSES` order.
+Pure numpy; ``y`` are class indices in :data:`~processors.quality.classes.CLASSES` order.
 
 >>> r = evaluate_proba(np.array([0, 1, 2, 2]), np.array([[.8, .1, .1], [.2, .7, .1], [.1, .2, .7], [.6, .2, .2]]))
 >>> r["accuracy"], round(r["macro_f1"], 3), r["confusion"][2]
@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from processors.quality.model import CLASS_MEANS, CLASSES
+from processors.quality.classes import CLASS_MEANS, CLASSES
 
 __all__ = ["ece", "evaluate_proba", "format_report", "plot_charts"]
 

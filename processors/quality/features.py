@@ -12,7 +12,7 @@ Three blocks, all computed here in plain Python/numpy (identical at training and
 * **Embedding**: the MiniLM vector of the cleaned text, passed in by the caller.
 
 Metadata (credibility, freshness, engagement) is *not* a feature: the training data has none; see
-:func:`processors.quality.model.metadata_shift`.
+:func:`processors.quality.metadata.metadata_shift`.
 """
 
 from __future__ import annotations

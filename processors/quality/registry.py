@@ -8,15 +8,18 @@ Layout (``<data_dir>/models/quality`` by default)::
     <root>/cache/            training embeddings (.npy, keyed by data hash)
 
 Versions are semver (``MAJOR.MINOR.PATCH``). Each manifest records its creation time, the training
-data hash, parameters, metrics and parent version. The artifacts shipped with the code
+data hash, parameters, metrics and parent version (and ``lineage`` for a derived model). The artifacts shipped with the code
 (``models/quality/<version>/`` in the repository) are read-only *built-in* versions: when the data
 dir has no ``current`` pointer, the newest built-in version is current, so a fresh install scores
 with the shipped model and needs no training.
 
+* :meth:`Registry.register` stores a new version (trained, or derived by
+  :meth:`~processors.quality.model.QualityModel.with_linear_params`) with its parent, metrics and
+  lineage; it never promotes;
 * :meth:`Registry.promote` verifies the artifact (checksums) before pointing ``current`` at it;
 * :meth:`Registry.rollback` re-points ``current`` at what it was before the last promotion (back to
   the built-in default when the first promotion is undone);
-* :meth:`Registry.load` refuses corrupt or tampered artifacts (:class:`~processors.quality.model.ArtifactError`).
+* :meth:`Registry.load` refuses corrupt or tampered artifacts (:class:`~processors.quality.artifacts.ArtifactError`).
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from infra.errors import AssayError
-from processors.quality.model import ArtifactError, QualityModel
+from processors.quality.artifacts import ArtifactError, read_manifest
+from processors.quality.model import QualityModel
 
-__all__ = ["BUILTIN_DIR", "ModelInfo", "Registry", "RegistryError", "default_registry", "load_model", "parse_semver"]
+__all__ = ["BUILTIN_DIR", "ModelInfo", "Registry", "RegistryError", "parse_semver"]
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "models" / "quality"
 CURRENT = "current"
@@ -115,7 +119,7 @@ class Registry:
         for v in self.versions():
             path, builtin = self._all()[v]
             try:
-                m = QualityModel.read_manifest(path)
+                m = read_manifest(path)
                 err = None
             except ArtifactError as e:
                 m, err = {}, str(e)
@@ -130,7 +134,7 @@ class Registry:
     def show(self, version: str) -> dict[str, Any]:
         """The verified manifest of ``version`` (plus ``path`` and ``builtin``)."""
         path = self.path(version)
-        m = QualityModel.read_manifest(path)
+        m = read_manifest(path)
         m["path"] = str(path)
         m["builtin"] = self.builtin is not None and path.parent.resolve() == self.builtin.resolve()
         return m
@@ -187,9 +191,15 @@ class Registry:
             return f"{major}.{minor}.{patch + 1}"
         return f"{major}.{minor + 1}.0"
 
-    def save(self, model: QualityModel, version: str | None = None, *, parent: str | None = None) -> str:
-        """Store ``model`` as ``version`` (default: next minor). ``parent`` defaults to the current
-        version. Never overwrites."""
+    def register(self, model: QualityModel, version: str | None = None, *, parent: str | None = None,
+                 metrics: Mapping[str, Any] | None = None, lineage: Mapping[str, Any] | None = None) -> str:
+        """Store ``model`` as ``version`` (default: next minor) and return the version. Never
+        overwrites, never promotes.
+
+        The manifest records ``parent`` (default: the current version), ``created``, and, when
+        given, ``metrics`` (replacing the model's) and ``lineage`` (how the model was derived;
+        :meth:`~processors.quality.model.QualityModel.with_linear_params` already records one).
+        """
         version = version or self.next_version()
         parse_semver(version)
         if version in self._all():
@@ -197,6 +207,10 @@ class Registry:
         model.manifest["version"] = version
         model.manifest["parent"] = parent if parent is not None else self.current()
         model.manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if metrics is not None:
+            model.manifest["metrics"] = dict(metrics)
+        if lineage is not None:
+            model.manifest["lineage"] = dict(lineage)
         self.root.mkdir(parents=True, exist_ok=True)
         model.save(self.root / version)
         return version
@@ -231,16 +245,3 @@ class Registry:
         elif pointer.exists():
             pointer.unlink()
         return self.current()
-
-
-def default_registry() -> Registry:
-    """The registry under ``get_settings().data_dir / "models" / "quality"``."""
-    from infra.settings import get_settings
-
-    return Registry(get_settings().data_dir / "models" / "quality")
-
-
-def load_model(version: str | None = None) -> QualityModel:
-    """The ``version`` (default: current) of the default registry, verified; the shipped built-in
-    artifact when nothing was trained or promoted."""
-    return default_registry().load(version)

@@ -29,6 +29,17 @@ REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO / ".assay" / "models"
 
 
+def wait_for(cond: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll ``cond`` until it returns something truthy (returned), or fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 @pytest.fixture(scope="session")
 def bootstrap() -> Iterator[str]:
     configured = os.environ.get("ASSAY_KAFKA_BOOTSTRAP_SERVERS")

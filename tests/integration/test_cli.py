@@ -95,14 +95,26 @@ def test_produce_worker_search_tail_and_status(topics, start_worker, tmp_path):
     assert "pin dependencies" in orjson.loads(local.stdout.splitlines()[0])["payload"]["text"]
 
 
-def test_status_reports_an_unreachable_broker_and_redis(tmp_path):
+def test_status_reports_an_unreachable_broker_and_redis_without_its_password(tmp_path):
     port = free_port()
     env = {**os.environ, "ASSAY_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}", "ASSAY_DATA_DIR": str(tmp_path),
-           "ASSAY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+           "ASSAY_REDIS_URL": f"redis://:hunter2@127.0.0.1:{free_port()}/0"}
     out = subprocess.run([sys.executable, "-m", "streams.cli", "status"], capture_output=True, text=True, env=env,
                          cwd=REPO, timeout=60)
     assert out.returncode == 1
-    assert "FAIL broker" in out.stdout and "FAIL redis" in out.stdout
+    assert "FAIL broker" in out.stdout and "FAIL redis redis://:***@127.0.0.1" in out.stdout
+    assert "hunter2" not in out.stdout + out.stderr
+
+
+def test_a_cluster_or_exposure_that_does_not_fit_fails_clearly(topics, tmp_path):
+    too_few = assay(topics, tmp_path, "topics", "create", env={"ASSAY_KAFKA_REPLICATION_FACTOR": "3"})
+    assert too_few.returncode == 2 and "needs at least 3 brokers" in too_few.stderr
+    fresh = {"ASSAY_KAFKA_TOPIC_PREFIX": f"{topics.prefix}none.", "ASSAY_KAFKA_CREATE_TOPICS": "false"}
+    unchecked = assay(topics, tmp_path, "worker", env=fresh)
+    assert unchecked.returncode == 2 and "ASSAY_KAFKA_CREATE_TOPICS=false" in unchecked.stderr
+    assert "none.sources.raw is missing" in unchecked.stderr and "Traceback" not in unchecked.stderr
+    exposed = assay(topics, tmp_path, "worker", env={"ASSAY_WEB_HOST": "0.0.0.0"})
+    assert exposed.returncode == 2 and "ASSAY_WEB_TOKEN" in exposed.stderr
 
 
 def test_embedded_broker_command_starts_and_stops(tmp_path):
@@ -131,4 +143,8 @@ def test_schemas_export(tmp_path):
     out = subprocess.run([sys.executable, "-m", "streams.cli", "schemas", "export", str(tmp_path / "s")],
                          capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0
-    assert len(list((tmp_path / "s").glob("*.schema.json"))) == 6  # the five public topics and sets.members
+    # every topic but the set agent's compressed changelog (sets.state)
+    from infra.kafka.topics import ROLES, SET_STATE
+
+    assert {p.name.removesuffix(".schema.json") for p in (tmp_path / "s").glob("*.schema.json")} == set(ROLES) - {
+        SET_STATE}

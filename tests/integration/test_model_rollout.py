@@ -50,7 +50,7 @@ def test_promotion_and_rollback_reach_a_running_worker(topics, start_worker, tmp
     registry = Registry(data_dir / "models" / "quality")
     builtin = registry.current()
     assert builtin is not None, "the repository ships a default quality model"
-    registry.save(registry.load(builtin), "9.0.0")  # a second version of the same weights
+    registry.register(registry.load(builtin), "9.0.0")  # a second version of the same weights
 
     worker = start_worker(topics, data_dir=data_dir, ASSAY_QUALITY_MODEL="learned")
     assert quality_version_of_next_document(topics, 1) == f"quality-{builtin}"
@@ -74,7 +74,7 @@ def test_a_bad_model_file_is_refused_and_the_worker_keeps_its_model(topics, star
     data_dir = tmp_path / "data"
     registry = Registry(data_dir / "models" / "quality")
     builtin = registry.current()
-    registry.save(registry.load(builtin), "9.1.0")
+    registry.register(registry.load(builtin), "9.1.0")
     weights = registry.path("9.1.0") / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:-64] + b"\0" * 64)  # corrupted after it was registered
 

@@ -113,7 +113,7 @@ def test_upsert_same_ids_twice_overwrites(open_vs: OpenStore) -> None:
     updated = [PointRecord(p.id, p.vector, {**p.payload, "rev": 2}) for p in pts]
     store.upsert(updated)
     assert store.count() == 20
-    assert all(payload["rev"] == 2 for _, payload in store.points_of_source("s"))
+    assert all(p.payload["rev"] == 2 for p in store.points_of_source("s"))
 
 
 def test_search_nearest_first_with_cosine_scores(open_vs: OpenStore) -> None:
@@ -176,8 +176,13 @@ def test_points_of_source_scrolls_all_pages(open_vs: OpenStore) -> None:
     got = store.points_of_source("big")
 
     assert len(got) == 300
-    assert dict(got) == {p.id: p.payload for p in big}
-    assert {i for i, _ in store.points_of_source("other")} == {p.id for p in other}
+    assert {p.id: p.payload for p in got} == {p.id: p.payload for p in big}
+    assert all(p.vector is None for p in got)  # not asked for
+    with_vectors = {p.id: p.vector for p in store.points_of_source("big", with_vectors=True)}
+    for p in big:  # vectors come back as stored (cosine stores normalise them)
+        v = np.asarray(p.vector, dtype=np.float32)
+        assert np.allclose(with_vectors[p.id], v / np.linalg.norm(v), atol=1e-5)
+    assert {p.id for p in store.points_of_source("other")} == {p.id for p in other}
     assert store.points_of_source("missing") == []
 
 
@@ -192,7 +197,7 @@ def test_delete(open_vs: OpenStore) -> None:
     store.delete([])
 
     assert store.count() == 20
-    assert not set(gone) & {i for i, _ in store.points_of_source("s")}
+    assert not set(gone) & {p.id for p in store.points_of_source("s")}
     assert store.search(vecs[0].tolist(), k=1)[0].id != pts[0].id
 
 

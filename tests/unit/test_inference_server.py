@@ -138,8 +138,17 @@ def test_bearer_token() -> None:
         assert (await c.post("/v1/embeddings", json=body, headers=ok)).status == 200
         assert (await c.post("/embed", json={"inputs": "x"}, headers=ok)).status == 200
         assert (await c.get("/health")).status == 200  # probes carry no credentials
+        assert (await c.get("/ready")).status == 200
 
     serve(scenario, token="s3cret-token")
+
+
+def test_run_server_refuses_an_exposed_host_without_a_token() -> None:
+    from infra.errors import ConfigError
+    from inference.server import run_server
+
+    with pytest.raises(ConfigError, match="0.0.0.0 without a bearer token"):
+        run_server(InferenceSettings(), host="0.0.0.0", embedder=HashEmbedder())
 
 
 def test_body_and_input_limits() -> None:
