@@ -168,33 +168,31 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> Path:
     except ImportError as e:
         raise InferenceError(f"ONNX export needs torch and transformers: {e}") from e
 
-    t0 = time.perf_counter()
-    try:
-        # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses into Attention.
-        model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
-    except Exception as e:
-        raise InferenceError(f"cannot load transformer from {model_dir}: {e}") from e
-    model.eval()
-
-    class _Wrapper(torch.nn.Module):
-        def __init__(self, m: torch.nn.Module) -> None:
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: D401
-            return self.m(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-
-    # A padded dummy batch, so the traced graph keeps the attention-mask path.
-    ids = torch.tensor([[101, 7592, 2088, 2003, 102], [101, 7592, 102, 0, 0]], dtype=torch.long)
-    mask = (ids != 0).long()
-    types = torch.zeros_like(ids)
-    axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
-    tmp = _tmp_path(final)
-    try:
+    def build(tmp: Path) -> None:
         import warnings
 
+        try:
+            # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses into Attention.
+            model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+        except Exception as e:
+            raise InferenceError(f"cannot load transformer from {model_dir}: {e}") from e
+        model.eval()
+
+        class _Wrapper(torch.nn.Module):
+            def __init__(self, m: torch.nn.Module) -> None:
+                super().__init__()
+                self.m = m
+
+            def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: D401
+                return self.m(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+
+        # A padded dummy batch, so the traced graph keeps the attention-mask path.
+        ids = torch.tensor([[101, 7592, 2088, 2003, 102], [101, 7592, 102, 0, 0]], dtype=torch.long)
+        mask = (ids != 0).long()
+        types = torch.zeros_like(ids)
+        axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TracerWarnings about shape-derived Python values
             torch.onnx.export(
@@ -210,15 +208,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> Path:
                 dynamo=False,
             )
         _check_onnx(tmp)
-        _publish(tmp, final)
-    except InferenceError:
-        raise
-    except Exception as e:
-        raise InferenceError(f"ONNX export of {model_dir} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("exported %s to %s in %.1fs", model_dir, final, time.perf_counter() - t0)
-    return final
+
+    return build_cached(final, build, f"ONNX export of {model_dir}")
 
 
 def _check_onnx(path: Path) -> None:
