@@ -319,7 +319,7 @@ def test_onnx_backend_does_not_import_torch(embedders, cache_dir):
         "assert e.embed(['hi']).shape == (1, 384)\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
