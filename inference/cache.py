@@ -226,4 +226,5 @@ def wrap_with_cache(embedder: Embedder, redis_settings: RedisSettings, *,
     """``embedder`` behind the Redis cache, or unchanged when no Redis URL is configured."""
     if not redis_settings.url:
         return embedder
-    return CachedEmbedder(embedder, redis_settings.url, redis_settings.ttl_s, registry=registry)
+    return CachedEmbedder(embedder, redis_settings.url, redis_settings.ttl_s, retry_s=redis_settings.retry_s,
+                          registry=registry)

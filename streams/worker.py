@@ -118,7 +118,8 @@ def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerP
                                max_dlq_bytes=dlq_bytes)
     if role in ("all", "index"):
         assert store is not None
-        stages.indexer = Indexer(settings, store, worker, variant.id, max_dlq_bytes=dlq_bytes)
+        stages.indexer = Indexer(settings, store, worker, variant.id, max_dlq_bytes=dlq_bytes,
+                                 publish=publisher.publish)
     health.model_loaded = True
     parts = WorkerParts(settings, worker, health, producer, publisher, lazy, variant.id, stages, store)
     if stages.compute is not None:
