@@ -1,16 +1,19 @@
 """Dynamic batching in front of one Embedder, shared by many concurrent async callers.
 
-Design (TEI / infinity style): callers' requests are split into per-text items that wait in
-one bounded queue owned by one worker task. Whenever the model is free the worker forms the
-next batch from what is waiting, so there is no fixed timer while busy; batches grow by
-themselves under load. Items are grouped by token length to cut padding, and the batch is
-capped by a token budget that counts padding (``longest × count``), which is what the model
-actually pays for. The model runs in a dedicated single thread so the event loop never blocks.
+Design (TEI / infinity style): a request's cache hits are answered before anything is queued
+(the Redis :class:`~inference.cache.VectorCache`, when configured); the other texts are
+tokenized once, in the caller's task, and wait as per-text encodings in one bounded queue owned
+by one worker task; the model consumes those encodings, never the raw texts again. Whenever the
+model is free the worker forms the next batch from what is waiting, so there is no fixed timer
+while busy; batches grow by themselves under load. Items are grouped by token length to cut
+padding, and the batch is capped by a token budget that counts padding (``longest × count``),
+which is what the model actually pays for. The model runs in a dedicated single thread so the event loop never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +23,14 @@ from typing import Any, Sequence
 import numpy as np
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-from inference.base import Embedder
+from inference.base import Embedder, Encoding
+from inference.cache import CachedEmbedder, VectorCache
 from infra.errors import InferenceError
 from infra.settings import InferenceSettings
 
 __all__ = ["EmbeddingBatcher"]
+
+log = logging.getLogger(__name__)
 
 
 class _Metrics:
@@ -71,22 +77,35 @@ class _Request:
 class _Item:
     request: _Request
     row: int
-    text: str
-    tokens: int  # after truncation to the embedder's max_tokens: what the model will see
+    enc: Encoding  # tokenized once, by the caller's task
     seq: int = field(default=0)  # arrival order, for age fairness
+
+    @property
+    def tokens(self) -> int:  # after truncation to the embedder's max_tokens: what the model will see
+        return self.enc.tokens
 
 
 class EmbeddingBatcher:
-    """Async front of one Embedder: ``await batcher.embed(texts)`` from any number of tasks."""
+    """Async front of one Embedder: ``await batcher.embed(texts)`` from any number of tasks.
+
+    ``cache``: vectors answered before the queue. A :class:`~inference.cache.CachedEmbedder` given
+    as ``embedder`` is unwrapped: its cache goes above the queue, its inner embedder below.
+    ``count_tokens_in_thread``: tokenize off the event loop (default: when the embedder has a
+    real tokenizer).
+    """
 
     def __init__(self, embedder: Embedder, *, max_batch_tokens: int = 8192, max_batch_size: int = 64,
                  max_queue: int = 4096, max_wait_s: float = 0.0, count_tokens_in_thread: bool | None = None,
-                 max_padding: float = 0.5, registry: CollectorRegistry | None = None) -> None:
+                 max_padding: float = 0.5, registry: CollectorRegistry | None = None,
+                 cache: VectorCache | None = None) -> None:
         if max_batch_tokens < 1 or max_batch_size < 1 or max_queue < 1 or max_wait_s < 0:
             raise ValueError("batch limits and max_queue must be >= 1, max_wait_s >= 0")
         if not 0.0 <= max_padding < 1.0:
             raise ValueError("max_padding must be in [0, 1)")
+        if isinstance(embedder, CachedEmbedder) and cache is None:
+            embedder, cache = embedder.inner, embedder.cache
         self._embedder = embedder
+        self._cache = cache
         self._max_batch_tokens = max_batch_tokens
         self._max_batch_size = max_batch_size
         # A budget alone lets a few waiting texts of very different lengths share one batch, and
@@ -98,7 +117,9 @@ class EmbeddingBatcher:
         # A real tokenizer costs ~10-30 ms per 64 texts (too long to block the loop); the base
         # len//4 heuristic costs microseconds, less than a thread hop (~80 us). Auto-pick.
         if count_tokens_in_thread is None:
-            count_tokens_in_thread = type(embedder).count_tokens is not Embedder.count_tokens
+            kind = type(embedder)
+            count_tokens_in_thread = (kind.count_tokens is not Embedder.count_tokens
+                                      or kind.tokenize is not Embedder.tokenize)
         self._tokenize_in_thread = count_tokens_in_thread
         self._m = _metrics_for(registry if registry is not None else REGISTRY)
         self._waiting: list[_Item] = []
@@ -106,12 +127,15 @@ class EmbeddingBatcher:
         self._worker: asyncio.Task[None] | None = None
         self._model_pool: ThreadPoolExecutor | None = None
         self._tok_pool: ThreadPoolExecutor | None = None
+        self._cache_pool: ThreadPoolExecutor | None = None  # blocking Redis calls
+        self._stores: set[asyncio.Future[None]] = set()  # cache writes still running
         self._accepting = False  # new embed() calls admitted
         self._failing = False  # stop(): reject whatever has not reached the queue yet
         self._outstanding: set[asyncio.Future[np.ndarray]] = set()  # admitted calls, for drain
         self._blocked = 0  # callers waiting for queue space
         self._seq = 0
         self._n_requests = self._n_texts = self._n_batches = self._n_truncated = self._n_failed = 0
+        self._n_cached = self._n_repeated = 0
         self._slot_tokens = self._real_tokens = 0
 
     @classmethod
@@ -129,6 +153,8 @@ class EmbeddingBatcher:
         self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="assay-model")
         if self._tokenize_in_thread:
             self._tok_pool = ThreadPoolExecutor(1, thread_name_prefix="assay-tokenize")
+        if self._cache is not None:
+            self._cache_pool = ThreadPoolExecutor(1, thread_name_prefix="assay-cache")
         self._worker = asyncio.create_task(self._run(), name="assay-embedding-batcher")
 
     async def stop(self, drain: bool = False, timeout: float | None = None) -> None:
@@ -139,6 +165,8 @@ class EmbeddingBatcher:
         self._accepting = False
         if drain and self._outstanding:
             await asyncio.wait(set(self._outstanding), timeout=timeout)
+        if drain and self._stores:
+            await asyncio.wait(set(self._stores), timeout=timeout)
         self._failing = True
         async with self._cond:
             self._cond.notify_all()  # callers blocked on queue space give up
@@ -146,10 +174,10 @@ class EmbeddingBatcher:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
         self._fail_waiting("embedding batcher stopped")
-        for pool in (self._model_pool, self._tok_pool):
+        for pool in (self._model_pool, self._tok_pool, self._cache_pool):
             if pool is not None:  # running calls finish in the background; never cancel a
                 pool.shutdown(wait=False)  # caller's executor future (it would see CancelledError)
-        self._worker = self._model_pool = self._tok_pool = None
+        self._worker = self._model_pool = self._tok_pool = self._cache_pool = None
 
     async def __aenter__(self) -> "EmbeddingBatcher":
         await self.start()
@@ -160,17 +188,19 @@ class EmbeddingBatcher:
 
     # ---------------------------------------------------------------- public API
 
-    async def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts``; returns float32 (len(texts), dim) in request order.
-        Waits while the queue is full (backpressure); raises InferenceError on failure."""
-        if isinstance(texts, str):
+    async def embed(self, texts: Sequence[str | Encoding]) -> np.ndarray:
+        """Embed ``texts`` (strings, or encodings from this embedder's ``tokenize``); returns float32
+        (len(texts), dim) in request order. Cache hits never reach the queue; the rest is tokenized
+        once (strings only) and queued. Waits while the queue is full (backpressure); raises
+        InferenceError on failure."""
+        if isinstance(texts, (str, Encoding)):
             raise TypeError("embed() takes a sequence of texts, not a single str")
         dim = self._embedder.variant.dim
         if not texts:
             return np.empty((0, dim), dtype=np.float32)
         if not self._accepting:
             raise InferenceError("embedding batcher is not running", transient=True)
-        texts = list(texts)
+        inputs = list(texts)
         self._m.requests.inc()
         self._n_requests += 1
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
@@ -178,21 +208,36 @@ class EmbeddingBatcher:
         future.add_done_callback(self._outstanding.discard)
         req: _Request | None = None
         try:
-            tokens = await self._count_tokens(texts)
-            limit = self._embedder.max_tokens
-            truncated = sum(1 for t in tokens if t > limit)
+            out = np.empty((len(inputs), dim), dtype=np.float32)
+            rows, reachable = list(range(len(inputs))), False
+            if self._cache is not None:
+                rows, reachable = await self._from_cache(inputs, out)
+                if not rows:
+                    return out
+            rows, copies = self._unique(inputs, rows)
+            encodings = await self._tokenize([inputs[i] for i in rows])
+            truncated = sum(1 for e in encodings if e.truncated)
             if truncated:
                 self._m.truncated.inc(truncated)
                 self._n_truncated += truncated
-            req = _Request(future, np.empty((len(texts), dim), dtype=np.float32), len(texts))
-            await self._enqueue([_Item(req, i, t, max(1, min(n, limit)))
-                                 for i, (t, n) in enumerate(zip(texts, tokens))])
-            return await future  # cancelling the caller cancels this future too
+            req = _Request(future, out, len(rows))
+            await self._enqueue([_Item(req, row, enc) for row, enc in zip(rows, encodings)])
+            vectors = await future  # cancelling the caller cancels this future too
+            for row, source in copies:
+                vectors[row] = vectors[source]
+            if reachable:
+                self._store_later([e.text for e in encodings], vectors[rows])
+            return vectors
         finally:
             if not future.done():
                 future.cancel()
             if req is not None and req.remaining:  # cancelled or failed: free its queue space now
                 await self._discard(req)
+
+    async def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
+        """The embedder's encodings of ``texts`` (off the event loop), to pass to :meth:`embed` later
+        by a caller that needs the token ids itself too."""
+        return await self._tokenize(list(texts))
 
     def is_overloaded(self) -> bool:
         """True when the queue is full or callers are waiting for space (HTTP: answer 429)."""
@@ -210,26 +255,80 @@ class EmbeddingBatcher:
             "mean_batch_size": self._n_texts / self._n_batches if self._n_batches else 0.0,
             "padding_ratio": 1 - self._real_tokens / self._slot_tokens if self._slot_tokens else 0.0,
             "truncated_texts": self._n_truncated,
+            "cached_texts": self._n_cached,
+            "repeated_texts": self._n_repeated,
             "failed_batches": self._n_failed,
             "queue_depth": len(self._waiting),
         }
 
     # ---------------------------------------------------------------- caller side
 
-    async def _count_tokens(self, texts: list[str]) -> list[int]:
+    def _unique(self, inputs: list[str | Encoding], rows: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
+        """Rows of the first occurrence of each text, and (row, first row) for the repeats: a text
+        repeated in one request (the same method in two files, say) is embedded once."""
+        first: dict[str, int] = {}
+        unique, copies = [], []
+        for i in rows:
+            x = inputs[i]
+            j = first.setdefault(x if isinstance(x, str) else x.text, i)
+            if j == i:
+                unique.append(i)
+            else:
+                copies.append((i, j))
+        self._n_repeated += len(copies)
+        return unique, copies
+
+    async def _from_cache(self, inputs: list[str | Encoding], out: np.ndarray) -> tuple[list[int], bool]:
+        """Fill ``out`` with cached vectors; returns the rows still to embed and whether Redis answered."""
+        assert self._cache_pool is not None and self._cache is not None
+        texts = [x if isinstance(x, str) else x.text for x in inputs]
+        loop = asyncio.get_running_loop()
+        found, reachable = await loop.run_in_executor(self._cache_pool, self._cache.get_many,
+                                                      self._embedder.variant, texts)
+        rows = []
+        for i, vec in enumerate(found):
+            if vec is None:
+                rows.append(i)
+            else:
+                out[i] = vec
+        self._n_cached += len(inputs) - len(rows)
+        return rows, reachable
+
+    def _store_later(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Write fresh vectors to the cache without making the caller wait for Redis."""
+        assert self._cache_pool is not None and self._cache is not None
+        fut = asyncio.get_running_loop().run_in_executor(self._cache_pool, self._cache.put_many,
+                                                         self._embedder.variant, texts, vectors)
+        self._stores.add(fut)
+        fut.add_done_callback(self._stored)
+
+    def _stored(self, fut: asyncio.Future[None]) -> None:
+        self._stores.discard(fut)
+        if not fut.cancelled() and fut.exception() is not None:  # Redis errors are handled inside
+            log.warning("embedding cache write failed: %r", fut.exception())
+
+    async def _tokenize(self, inputs: list[str | Encoding]) -> list[Encoding]:
+        """Encodings for ``inputs``: strings are tokenized (once), encodings pass through."""
+        raw = [i for i, x in enumerate(inputs) if isinstance(x, str)]
+        if not raw:
+            return inputs  # type: ignore[return-value]
+        texts = [inputs[i] for i in raw]
         t0 = time.perf_counter()
         try:
             if self._tok_pool is not None:
                 loop = asyncio.get_running_loop()
-                tokens = await loop.run_in_executor(self._tok_pool, self._embedder.count_tokens, texts)
+                encodings = await loop.run_in_executor(self._tok_pool, self._embedder.tokenize, texts)
             else:
-                tokens = self._embedder.count_tokens(texts)
+                encodings = self._embedder.tokenize(texts)  # type: ignore[arg-type]
         except Exception as exc:
-            raise InferenceError(f"count_tokens failed: {exc!r}") from exc
+            raise InferenceError(f"tokenize failed: {exc!r}") from exc
         self._m.phase_seconds.labels("tokenize").observe(time.perf_counter() - t0)
-        if len(tokens) != len(texts):
-            raise InferenceError(f"count_tokens returned {len(tokens)} counts for {len(texts)} texts")
-        return list(tokens)
+        if len(encodings) != len(texts):
+            raise InferenceError(f"tokenize returned {len(encodings)} encodings for {len(texts)} texts")
+        out = list(inputs)
+        for i, enc in zip(raw, encodings):
+            out[i] = enc
+        return out  # type: ignore[return-value]
 
     async def _enqueue(self, items: list[_Item]) -> None:
         """Add items as space frees up; a request larger than the queue goes in in chunks."""
@@ -346,7 +445,8 @@ class EmbeddingBatcher:
         t0 = time.perf_counter()
         try:
             try:
-                vectors = await loop.run_in_executor(self._model_pool, self._embedder.embed, [it.text for it in batch])
+                vectors = await loop.run_in_executor(self._model_pool, self._embedder.embed_encoded,
+                                                     [it.enc for it in batch])
                 vectors = np.asarray(vectors, dtype=np.float32)
                 if vectors.shape != (n, self._embedder.variant.dim):
                     raise ValueError(f"model returned shape {vectors.shape}, expected {(n, self._embedder.variant.dim)}")

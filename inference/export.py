@@ -5,7 +5,9 @@
   ``input_ids`` / ``attention_mask`` / ``token_type_ids`` (int64, dynamic batch and sequence
   axes), output ``last_hidden_state`` (batch, sequence, hidden). Pooling and normalization are
   done by the backend in numpy.
-* ``quantize_int8(fp32_path, out_path)``: dynamic INT8 quantization (onnxruntime.quantization).
+* ``quantize_int8(fp32_path, out_path)``: onnxruntime's dynamic INT8 quantization (one activation
+  scale per tensor and call, so batch-dependent). The quality classifier uses it on texts run one
+  at a time; the embedder's batch-invariant INT8 graph is built by :mod:`inference.rowquant`.
 
 Every artefact is written atomically next to a ``<file>.sha256`` checksum file; a cached file is
 reused only when its checksum matches, otherwise it is rebuilt.
@@ -23,6 +25,7 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from infra.errors import InferenceError
 
@@ -79,6 +82,28 @@ def _tmp_path(final: Path) -> Path:
     os.close(fd)
     os.chmod(name, 0o644)
     return Path(name)
+
+
+def build_cached(out_path: str | Path, build: Callable[[Path], None], what: str) -> Path:
+    """``out_path`` when its checksum matches; else ``build(tmp)`` and publish ``tmp`` there with its
+    checksum. Errors become InferenceError("<what> failed: …")."""
+    out_path = Path(out_path)
+    if is_valid(out_path):
+        return out_path
+    t0 = time.perf_counter()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(out_path)
+    try:
+        build(tmp)
+        _publish(tmp, out_path)
+    except InferenceError:
+        raise
+    except Exception as e:
+        raise InferenceError(f"{what} failed: {e}") from e
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("%s: %s in %.1fs", what, out_path, time.perf_counter() - t0)
+    return out_path
 
 
 @lru_cache(maxsize=16)
@@ -143,33 +168,31 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> Path:
     except ImportError as e:
         raise InferenceError(f"ONNX export needs torch and transformers: {e}") from e
 
-    t0 = time.perf_counter()
-    try:
-        # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses into Attention.
-        model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
-    except Exception as e:
-        raise InferenceError(f"cannot load transformer from {model_dir}: {e}") from e
-    model.eval()
-
-    class _Wrapper(torch.nn.Module):
-        def __init__(self, m: torch.nn.Module) -> None:
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: D401
-            return self.m(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-
-    # A padded dummy batch, so the traced graph keeps the attention-mask path.
-    ids = torch.tensor([[101, 7592, 2088, 2003, 102], [101, 7592, 102, 0, 0]], dtype=torch.long)
-    mask = (ids != 0).long()
-    types = torch.zeros_like(ids)
-    axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
-    tmp = _tmp_path(final)
-    try:
+    def build(tmp: Path) -> None:
         import warnings
 
+        try:
+            # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses into Attention.
+            model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+        except Exception as e:
+            raise InferenceError(f"cannot load transformer from {model_dir}: {e}") from e
+        model.eval()
+
+        class _Wrapper(torch.nn.Module):
+            def __init__(self, m: torch.nn.Module) -> None:
+                super().__init__()
+                self.m = m
+
+            def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: D401
+                return self.m(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+
+        # A padded dummy batch, so the traced graph keeps the attention-mask path.
+        ids = torch.tensor([[101, 7592, 2088, 2003, 102], [101, 7592, 102, 0, 0]], dtype=torch.long)
+        mask = (ids != 0).long()
+        types = torch.zeros_like(ids)
+        axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TracerWarnings about shape-derived Python values
             torch.onnx.export(
@@ -185,15 +208,8 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> Path:
                 dynamo=False,
             )
         _check_onnx(tmp)
-        _publish(tmp, final)
-    except InferenceError:
-        raise
-    except Exception as e:
-        raise InferenceError(f"ONNX export of {model_dir} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("exported %s to %s in %.1fs", model_dir, final, time.perf_counter() - t0)
-    return final
+
+    return build_cached(final, build, f"ONNX export of {model_dir}")
 
 
 def _check_onnx(path: Path) -> None:
@@ -221,19 +237,10 @@ def quantize_int8(
 
     Reuses ``out_path`` if its checksum matches. ``exclude_ops``: op types kept in fp32.
     """
-    fp32_path, out_path = Path(fp32_path), Path(out_path)
-    if is_valid(out_path):
-        return out_path
-    try:
+    def build(tmp: Path) -> None:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as e:
-        raise InferenceError(f"INT8 quantization needs onnx and onnxruntime.quantization: {e}") from e
 
-    t0 = time.perf_counter()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(out_path)
-    try:
         nodes_to_exclude: list[str] = []
         if exclude_ops:
             graph = onnx.load(str(fp32_path), load_external_data=False).graph
@@ -249,13 +256,8 @@ def quantize_int8(
                 # Fused contrib ops (Attention, SkipLayerNormalization…) defeat shape inference.
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
-        _publish(tmp, out_path)
-    except Exception as e:
-        raise InferenceError(f"INT8 quantization of {fp32_path} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    log.info("quantized %s to %s in %.1fs", fp32_path, out_path, time.perf_counter() - t0)
-    return out_path
+
+    return build_cached(out_path, build, f"INT8 quantization of {fp32_path}")
 
 
 # --------------------------------------------------------------------------- fp16 (CUDA only)
@@ -266,21 +268,10 @@ def convert_fp16(fp32_path: str | Path, out_path: str | Path) -> Path:
 
     Untested here (no GPU on the development machines); reuses ``out_path`` if its checksum matches.
     """
-    fp32_path, out_path = Path(fp32_path), Path(out_path)
-    if is_valid(out_path):
-        return out_path
-    try:
+    def build(tmp: Path) -> None:
         import onnx
         from onnxruntime.transformers.float16 import convert_float_to_float16
-    except ImportError as e:
-        raise InferenceError(f"fp16 conversion needs onnx and onnxruntime.transformers: {e}") from e
-    tmp = _tmp_path(out_path)
-    try:
-        model = convert_float_to_float16(onnx.load(str(fp32_path)), keep_io_types=True)
-        onnx.save(model, str(tmp))
-        _publish(tmp, out_path)
-    except Exception as e:
-        raise InferenceError(f"fp16 conversion of {fp32_path} failed: {e}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out_path
+
+        onnx.save(convert_float_to_float16(onnx.load(str(fp32_path)), keep_io_types=True), str(tmp))
+
+    return build_cached(out_path, build, f"fp16 conversion of {fp32_path}")

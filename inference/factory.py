@@ -4,6 +4,9 @@ backend:
   * ``auto``  – ONNX (INT8 on CPU, fp16 on CUDA when onnxruntime-gpu and a GPU are present),
     exported and cached under ``cache_dir`` on first use; if that fails, torch fp32 (logged).
   * ``onnx``  – ONNX; precision ``auto`` | ``int8`` | ``fp32`` | ``fp16`` (fp16 needs CUDA).
+    ``int8`` is the batched, batch-invariant per-row graph of :mod:`inference.rowquant`; its
+    variant precision reads ``int8-rowq``, so its vectors never share a collection with those of
+    the earlier per-tensor INT8 graph (``int8``).
   * ``torch`` – sentence-transformers reference, fp32.
   * ``remote`` – not implemented yet (ConfigError).
 """
@@ -18,17 +21,15 @@ from infra.errors import ConfigError, InferenceError
 from infra.settings import InferenceSettings
 
 from .base import Embedder, ModelVariant
-from .export import cache_dir_for, convert_fp16, export_onnx, model_revision, quantize_int8
+from .export import cache_dir_for, convert_fp16, export_onnx, model_revision
+from .rowquant import CPU_DISABLED_OPTIMIZERS, build_int8_rowq
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 BACKENDS = ("auto", "onnx", "torch", "remote")
-PRECISIONS = ("auto", "fp32", "int8", "fp16")
-
-# INT8 recipe (see bench/fidelity.py for the measurements behind it).
-INT8_PER_CHANNEL = True
-INT8_REDUCE_RANGE = False
+PRECISIONS = ("auto", "fp32", "int8", "int8-rowq", "fp16")
+INT8_VARIANT = "int8-rowq"  # precision in the variant id: part of every Qdrant collection name
 
 
 def default_model_path() -> Path:
@@ -93,6 +94,8 @@ def create_onnx_embedder(settings: InferenceSettings, cache_dir: Path, model_dir
     from .onnx_backend import OnnxEmbedder, cuda_available
 
     use_cuda, why = cuda_available()
+    if precision == INT8_VARIANT:
+        precision = "int8"
     if precision == "auto":
         precision = "fp16" if use_cuda else "int8"
         if not use_cuda:
@@ -104,19 +107,20 @@ def create_onnx_embedder(settings: InferenceSettings, cache_dir: Path, model_dir
     out_dir = cache_dir_for(cache_dir, model_dir, model_name(model_dir))
     path = export_onnx(model_dir, out_dir)
     if precision == "int8":
-        path = quantize_int8(path, out_dir / "model_int8.onnx", per_channel=INT8_PER_CHANNEL, reduce_range=INT8_REDUCE_RANGE)
+        config = _read_json(model_dir / "config.json")
+        heads, hidden = int(config.get("num_attention_heads", 0)), int(config.get("hidden_size", 0))
+        path = build_int8_rowq(path, out_dir / "model_int8_rowq.onnx", heads, hidden)
     elif precision == "fp16":
         path = convert_fp16(path, out_dir / "model_fp16.onnx")
     return OnnxEmbedder(
         path,
         model_dir,
-        make_variant(model_dir, precision, "onnx"),
+        make_variant(model_dir, INT8_VARIANT if precision == "int8" else precision, "onnx"),
         max_tokens=settings.max_tokens,
         batch_size=settings.max_batch_size,
         threads=settings.threads,
         use_cuda=use_cuda,
-        # Dynamic INT8 is batch-dependent; one text per run keeps vectors batch-invariant.
-        per_text=(precision == "int8"),
+        disabled_optimizers=() if use_cuda else CPU_DISABLED_OPTIMIZERS,
     )
 
 

@@ -32,7 +32,7 @@ from infra.errors import InferenceError
 from infra.http_auth import bearer_matches, require_token_when_exposed
 from infra.settings import InferenceSettings
 
-from .base import Embedder
+from .base import Embedder, Encoding
 from .batcher import EmbeddingBatcher
 
 __all__ = ["create_server_app", "run_server", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_INPUTS"]
@@ -163,7 +163,7 @@ def _admit(state: _State) -> None:
         raise ApiError(429, "inference queue is full; retry later", "overloaded_error", state.retry_after_s)
 
 
-async def _embed(state: _State, texts: list[str]) -> np.ndarray:
+async def _embed(state: _State, texts: list[str] | list[Encoding]) -> np.ndarray:
     _admit(state)
     try:
         return await state.batcher.embed(texts)
@@ -179,9 +179,9 @@ async def _raw_counts(state: _State, texts: list[str]) -> list[int]:
     return list(await asyncio.get_running_loop().run_in_executor(None, state.embedder.count_tokens, texts))
 
 
-async def _token_counts(state: _State, texts: list[str]) -> list[int]:
-    """Tokens the model actually sees per text (after truncation), for ``usage``."""
-    return [max(1, min(int(n), state.embedder.max_tokens)) for n in await _raw_counts(state, texts)]
+async def _tokenize(state: _State, texts: list[str]) -> list[Encoding]:
+    """Tokenize once, off the event loop; the batcher takes the encodings as they are."""
+    return list(await asyncio.get_running_loop().run_in_executor(None, state.embedder.tokenize, texts))
 
 
 async def _openai(request: web.Request) -> web.Response:
@@ -197,12 +197,13 @@ async def _openai(request: web.Request) -> web.Response:
     if dims is not None and dims != variant.dim:
         raise ApiError(422, f"`dimensions` must be {variant.dim} for this model", "invalid_request_error")
     _admit(state)
-    vectors, counts = await asyncio.gather(_embed(state, texts), _token_counts(state, texts))
+    encodings = await _tokenize(state, texts)  # ``usage`` needs the counts: tokenize here, once
+    vectors = await _embed(state, encodings)
     if fmt == "base64":
         rows: list[Any] = [base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") for v in vectors]
     else:
         rows = list(vectors)
-    tokens = sum(counts)
+    tokens = sum(e.tokens for e in encodings)
     return _json({"object": "list",
                   "data": [{"object": "embedding", "index": i, "embedding": r} for i, r in enumerate(rows)],
                   "model": variant.id, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
@@ -216,12 +217,15 @@ async def _tei(request: web.Request) -> web.Response:
         raise ApiError(422, "`normalize=false` is not supported: this server returns L2-normalized vectors",
                        "invalid_request_error")
     _admit(state)
-    if not _optional(data, "truncate", bool, True):  # TEI semantics: refuse rather than cut
-        longest = max(await _raw_counts(state, texts))
-        if longest > state.embedder.max_tokens:
-            raise ApiError(413, f"an input has {longest} tokens, more than the model's "
-                                f"{state.embedder.max_tokens}; send truncate=true or shorten it", "request_too_large")
-    return _json(await _embed(state, texts))
+    if _optional(data, "truncate", bool, True):
+        return _json(await _embed(state, texts))  # cache hits are never tokenized
+    encodings = await _tokenize(state, texts)  # TEI semantics: refuse rather than cut
+    cut = [e.text for e in encodings if e.truncated]
+    if cut:
+        longest = max(await _raw_counts(state, cut))
+        raise ApiError(413, f"an input has {longest} tokens, more than the model's "
+                            f"{state.embedder.max_tokens}; send truncate=true or shorten it", "request_too_large")
+    return _json(await _embed(state, encodings))
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -89,6 +89,7 @@ class RedisSettings(BaseSettings):
 
     url: str | None = Field(None, description="redis://host:port/db; unset = cache off")
     ttl_s: int = Field(7 * 24 * 3600, ge=1)
+    retry_s: float = Field(30.0, gt=0, description="After a Redis failure, embed without the cache this long, then try it")
 
 
 class InferenceSettings(BaseSettings):

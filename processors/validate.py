@@ -480,7 +480,11 @@ def parse_document(value: bytes | None, key: bytes | None, *, max_bytes: int = D
     if doc_type is None:
         doc_type = infer_type(uri, content, language)
 
-    metadata = src.metadata.model_dump(mode="json", exclude_none=True) if src.metadata is not None else {}
+    try:
+        metadata = src.metadata.model_dump(mode="json", exclude_none=True) if src.metadata is not None else {}
+    except ValueError as exc:  # pydantic writes at most 254 levels of nesting; orjson read up to 1,024
+        return _reject(STAGE_VALIDATE, "schema_violation",
+                       f"document does not match SourceDocument: metadata: nested too deep to be read ({exc})")
     return Document(
         id=doc_id,
         type=doc_type,

@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 
+from infra.kafka import lenient_records
 from infra.settings import KafkaSettings, Settings
 
 
@@ -53,6 +54,7 @@ def app_id(settings: Settings, suffix: str | None = None) -> str:
 
 
 def create_app(settings: Settings, suffix: str | None = None) -> faust.App:
+    lenient_records.install()  # a record whose header names are not UTF-8 must not crash the consumer
     session_ms = settings.kafka.session_timeout_s
     return faust.App(
         app_id(settings, suffix),

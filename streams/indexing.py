@@ -7,9 +7,13 @@ This is the only writer of the vector store. For one micro-batch it:
 2. reads the points each source has now and asks :func:`processors.indexing.plan_index` what
    changes: unchanged, indexed (upserts + stale points), gated/deleted (all stale), or
    superseded (a later input is already indexed);
-3. upserts every new point, then deletes the stale ones (a search never sees a gap);
-4. returns the events and metrics (:func:`processors.events.index_messages`), which the agent
-   publishes before it acks the records, so their offsets are committed after all is durable.
+3. upserts every new point;
+4. builds the events and metrics (:func:`processors.events.index_messages`). When points go stale,
+   it publishes them itself and only then deletes the stale points: a point leaves the store only
+   once its delete event is durable. (Deleting first, a worker killed before the publish lost those
+   events for good: the replayed record finds nothing left to delete.) Otherwise it returns them,
+   and the agent publishes them before it acks the records. Either way offsets are committed after
+   all is durable, and a search never sees a gap (new points are written before stale ones go).
 
 Outages of the store are waited out. A write the store refuses for good (a bad point) is
 retried source by source, and only the source that still fails is dead-lettered (stage
@@ -21,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 import orjson
 from pydantic import ValidationError
@@ -51,12 +55,14 @@ class Indexer:
     """Applies points records to one vector store."""
 
     def __init__(self, settings: Settings, store: VectorStore, worker: str, embedding_variant: str,
-                 max_dlq_bytes: int = 1_000_000) -> None:
+                 max_dlq_bytes: int = 1_000_000, *,
+                 publish: Callable[[Sequence[OutMessage]], Awaitable[Any]]) -> None:
         self.settings = settings
         self.store = store
         self.worker = worker
         self.embedding_variant = embedding_variant
         self.max_dlq_bytes = max_dlq_bytes
+        self.publish = publish  # returns once the broker acknowledged every message
         self._writes_since_optimize = 0
 
     async def process(self, messages: Sequence[InputMessage]) -> list[OutMessage]:
@@ -87,7 +93,12 @@ class Indexer:
             out.extend(index_messages(plan, worker=self.worker, index_ms=per_source, cause=msg))
         metrics.STAGE_SECONDS.labels(stage="lookup").observe(lookup_ms / 1000)
         metrics.STAGE_SECONDS.labels(stage="store").observe(write_ms / 1000)
-        return out
+        stale = [p.id for _, plan in plans if id(plan) not in refused for p in plan.stale]
+        if not stale:
+            return out
+        await self.publish(out)  # the delete events are durable before the points go
+        await self.delete(stale)
+        return []
 
     def _parse(self, msg: InputMessage) -> SourcePoints | OutMessage:
         try:
@@ -113,7 +124,7 @@ class Indexer:
                                      stage="qdrant_lookup", max_backoff_s=self.settings.retry_max_backoff_s)
 
     async def _write(self, plans: list[tuple[InputMessage, IndexPlan]]) -> dict[int, OutMessage]:
-        """Upserts, then deletes; returns the dead letters of plans the store refused, by ``id(plan)``."""
+        """Writes every plan's new points; returns the dead letters of plans the store refused, by ``id(plan)``."""
         refused: dict[int, OutMessage] = {}
         points = [p for _, plan in plans for p in plan.upserts]
         try:
@@ -129,8 +140,6 @@ class Indexer:
                     if is_config_error(one):
                         raise
                     refused[id(plan)] = self._refusal(plan, one)
-        stale = [p.id for _, plan in plans if id(plan) not in refused for p in plan.stale]
-        await self.delete(stale)
         return refused
 
     def _refusal(self, plan: IndexPlan, exc: BaseException) -> OutMessage:

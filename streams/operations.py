@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import faust
 from prometheus_client import REGISTRY
@@ -29,11 +28,9 @@ from schemas.metrics import QueryMetric, WorkerMetric
 from streams.aggregate import AGENT_NAME, MetricsAggregator
 from streams.live_page import register_live_page
 from streams.observe import PublishedMetrics
+from streams.parts import WorkerParts
 from streams.publish import Publisher
 from streams.web import WebContext, register_web
-
-if TYPE_CHECKING:
-    from streams.worker import WorkerParts
 
 log = logging.getLogger(__name__)
 

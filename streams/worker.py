@@ -18,9 +18,9 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
+
 from pathlib import Path
-from typing import Sequence
+
 
 import faust
 import numpy as np
@@ -56,29 +56,12 @@ from streams.topics import faust_topics
 from streams.watchdog import Watchdog
 from streams.operations import register_operations
 from streams.web import WebContext
+from streams.parts import LazyBatcher, WorkerParts, default_worker_name
 from streams.web_auth import protect_web
 
 log = logging.getLogger(__name__)
 
 WORKER_STATE = "worker.json"
-
-
-class LazyBatcher:
-    """Starts the batcher on first use, inside the worker's event loop."""
-
-    def __init__(self, batcher: EmbeddingBatcher) -> None:
-        self._batcher = batcher
-        self._started = False
-
-    async def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not self._started:
-            self._started = True
-            await self._batcher.start()
-        return await self._batcher.embed(texts)
-
-    async def stop(self) -> None:
-        if self._started:
-            await self._batcher.stop()
 
 
 def load_quality_scorer(settings: Settings, version: str | None = None,
@@ -96,38 +79,6 @@ def load_quality_scorer(settings: Settings, version: str | None = None,
     if checksum is not None and model.manifest.get("manifest_sha256") != checksum:
         raise ConfigError(f"quality model {model.version}: artifact checksum differs from the promoted one")
     return LearnedScorer(model, explain_top=settings.quality_explain_top)
-
-
-def default_worker_name() -> str:
-    import socket
-
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class WorkerParts:
-    """Everything one worker process holds, by role."""
-
-    settings: Settings
-    worker: str
-    health: WorkerHealth
-    producer: AsyncProducer
-    publisher: Publisher
-    embedder: LazyBatcher
-    embedding_variant: str
-    stages: Stages
-    store: VectorStore | None = None
-    watcher: ModelWatcher | None = None
-    experiments: ExperimentWatcher | None = None
-
-    def close(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
-        if self.experiments is not None:
-            self.experiments.stop()
-        self.producer.close()
-        if self.store is not None:
-            self.store.close()
 
 
 def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerParts:
@@ -167,7 +118,8 @@ def build_parts(settings: Settings, embedder: Embedder | None = None) -> WorkerP
                                max_dlq_bytes=dlq_bytes)
     if role in ("all", "index"):
         assert store is not None
-        stages.indexer = Indexer(settings, store, worker, variant.id, max_dlq_bytes=dlq_bytes)
+        stages.indexer = Indexer(settings, store, worker, variant.id, max_dlq_bytes=dlq_bytes,
+                                 publish=publisher.publish)
     health.model_loaded = True
     parts = WorkerParts(settings, worker, health, producer, publisher, lazy, variant.id, stages, store)
     if stages.compute is not None:

@@ -60,7 +60,7 @@ from streams.shutdown import BoundedWorker, hard_exit
 from streams.topics import faust_topics
 from streams.watchdog import Watchdog
 from streams.web_auth import protect_web
-from streams.worker import LazyBatcher, default_worker_name
+from streams.parts import LazyBatcher, default_worker_name
 
 log = logging.getLogger(__name__)
 

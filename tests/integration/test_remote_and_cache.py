@@ -27,6 +27,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from inference.base import Embedder, ModelVariant
+from inference.batcher import EmbeddingBatcher
 from inference.cache import KEY_PREFIX, CachedEmbedder, wrap_with_cache
 from inference.remote import RemoteEmbedder, RemoteInferenceError
 from inference.server import create_server_app
@@ -247,6 +248,46 @@ def test_cache_in_front_of_the_server(embedder: Embedder, redis_client: redis.Re
             remote.close()
     finally:
         drop_keys(redis_client, model.variant)
+
+
+def test_batcher_answers_cache_hits_before_its_queue(redis_client: redis.Redis) -> None:
+    """The worker's wiring (a CachedEmbedder behind a batcher): hits never reach the queue."""
+    model = CountingEmbedder()
+    cached = CachedEmbedder(model, REDIS_URL, ttl_s=60, registry=CollectorRegistry())
+
+    async def scenario() -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        async with EmbeddingBatcher(cached, registry=CollectorRegistry()) as b:
+            first = await b.embed(TEXTS)
+        async with EmbeddingBatcher(cached, registry=CollectorRegistry()) as b:  # stop() waited for the writes
+            again = await b.embed(TEXTS[::-1])
+            return first, again, b.stats()
+
+    try:
+        first, again, stats = asyncio.run(scenario())
+        assert sorted(t for call in model.calls for t in call) == sorted(TEXTS)  # the model saw each text once
+        np.testing.assert_array_equal(again, first[::-1])
+        assert stats["cached_texts"] == len(TEXTS) and stats["texts"] == 0 and stats["batches"] == 0
+        assert cached.stats()["hits"] == len(TEXTS)
+    finally:
+        drop_keys(redis_client, model.variant)
+        cached.close()
+
+
+def test_batcher_goes_on_without_redis_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    model = CountingEmbedder()
+    cached = CachedEmbedder(model, f"redis://127.0.0.1:{free_port()}/0", ttl_s=60, registry=CollectorRegistry())
+
+    async def scenario() -> list[np.ndarray]:
+        async with EmbeddingBatcher(cached, registry=CollectorRegistry()) as b:
+            return [await b.embed(TEXTS) for _ in range(3)]
+
+    with caplog.at_level(logging.WARNING, logger="inference.cache"):
+        for out in asyncio.run(scenario()):
+            np.testing.assert_array_equal(out, np.stack([hash_vec(t) for t in TEXTS]))
+    warnings = [r for r in caplog.records if r.name == "inference.cache" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "without the cache" in warnings[0].getMessage()
+    assert cached.stats()["errors"] == 1
+    cached.close()
 
 
 def test_cache_redis_refused_warns_once(caplog: pytest.LogCaptureFixture) -> None:

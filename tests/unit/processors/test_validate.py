@@ -109,6 +109,18 @@ def test_nothing_raises_on_garbage():
         assert isinstance(parse_document(value, b"\xff"), (Document, Rejection))
 
 
+@pytest.mark.parametrize("depth", [254, 255, 1000])
+def test_metadata_nested_too_deep_is_a_schema_violation_not_an_exception(depth):
+    # orjson reads up to 1,024 levels, but pydantic writes at most 254: the document stage raised on it.
+    value = b'{"content": "hello", "metadata": {"extra": ' + b"[" * depth + b"1" + b"]" * depth + b"}}"
+    result = parse_document(value, None)
+    if depth < 255:
+        assert isinstance(result, Document)
+    else:
+        assert isinstance(result, Rejection) and result.error_class == "schema_violation"
+        assert "metadata" in result.reason and "deep" in result.reason
+
+
 # --------------------------------------------------------------------------- id
 
 def test_id_given_wins_over_key():

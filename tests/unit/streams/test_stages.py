@@ -86,8 +86,12 @@ class Pipeline:
         self.store = FlakyStore(tmp_path / "edge", DIM, expected_points=1000)
         self.embedder = HashEmbedder()
         self.compute = ComputeStage(settings, self.embedder, VARIANT, "w", reader=self.store)
-        self.indexer = Indexer(settings, self.store, "w", VARIANT)
+        self.published: list[OutMessage] = []  # what the indexer published itself (before removing stale points)
+        self.indexer = Indexer(settings, self.store, "w", VARIANT, publish=self._publish)
         self._offset = 0
+
+    async def _publish(self, outputs: Sequence[OutMessage]) -> None:
+        self.published.extend(outputs)
 
     def run(self, *msgs: InputMessage) -> dict[str, list[dict]]:
         computed = asyncio.run(self.compute.process(list(msgs)))
@@ -97,8 +101,9 @@ class Pipeline:
             inputs.append(InputMessage(key=m.key, value=m.value, headers=[], topic="points.pending", partition=0,
                                        offset=self._offset))
             self._offset += 1
+        self.published = []
         indexed = asyncio.run(self.indexer.process(inputs))
-        return by_role([m for m in computed if m.role != "points.pending"] + indexed)
+        return by_role([m for m in computed if m.role != "points.pending"] + self.published + indexed)
 
 
 def by_role(out: list[OutMessage]) -> dict[str, list[dict]]:

@@ -22,7 +22,7 @@ from infra.settings import InferenceSettings, KafkaSettings, QdrantSettings, Red
 from streams.app import app_id
 from streams.cli import main
 
-K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+K8S = Path(__file__).resolve().parents[3] / "deploy" / "k8s"
 VARIANTS = ["indexer-edge", "indexer-qdrant", "gpu"]
 KUBERNETES_VERSION = "1.30.0"
 OTHER_ENV = {"HF_HUB_OFFLINE"}

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from inference.base import Embedder, ModelVariant
+from inference.base import Embedder, Encoding, ModelVariant
 from inference.batcher import EmbeddingBatcher
 from infra.errors import InferenceError
 
@@ -329,3 +329,133 @@ async def test_batchers_can_share_or_own_registries() -> None:
         await x.stop()
     assert shared.get_sample_value("assay_inference_texts_total") == 3
     assert shared.get_sample_value("assay_inference_queue_depth") == 0
+
+
+# ---------------------------------------------------------------- tokenize once, cache above the queue
+
+
+class TokenizingEmbedder(HashEmbedder):
+    """A model double with its own tokenizer: the model only accepts encodings it produced."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tokenized: list[str] = []
+        self.consumed: list[Encoding] = []
+
+    def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
+        self.tokenized.extend(texts)
+        out = []
+        for t in texts:
+            ids = np.arange(len(t.split()) + 2, dtype=np.int64)
+            out.append(Encoding(t, min(len(ids), self.max_tokens), len(ids) > self.max_tokens, ids[: self.max_tokens]))
+        return out
+
+    def embed_encoded(self, encodings: Sequence[Encoding]) -> np.ndarray:
+        assert all(e.ids is not None for e in encodings), "the model got text it must tokenize again"
+        self.consumed.extend(encodings)
+        return super().embed([e.text for e in encodings])
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        raise AssertionError("counting tokens separately means tokenizing twice")
+
+
+class MemoryCache:
+    """Double of the Redis VectorCache (same methods), in memory."""
+
+    def __init__(self) -> None:
+        self.store: dict[tuple[str, str], np.ndarray] = {}
+        self.lookups: list[list[str]] = []
+
+    def get_many(self, variant: ModelVariant, texts: Sequence[str]) -> tuple[list[np.ndarray | None], bool]:
+        self.lookups.append(list(texts))
+        return [self.store.get((variant.id, t)) for t in texts], True
+
+    def put_many(self, variant: ModelVariant, texts: Sequence[str], vectors: np.ndarray) -> None:
+        for t, v in zip(texts, vectors):
+            self.store[(variant.id, t)] = np.array(v)
+
+
+@async_test
+async def test_each_text_is_tokenized_once_and_the_model_gets_the_encodings() -> None:
+    emb = TokenizingEmbedder(max_tokens=8)
+    texts = [words(n, f"t{n}_") for n in (1, 3, 7, 12, 30)]
+    async with EmbeddingBatcher(emb, max_batch_tokens=64, max_batch_size=4, registry=CollectorRegistry()) as b:
+        results = await asyncio.gather(*(b.embed([t]) for t in texts), b.embed(texts[:2]))
+        stats = b.stats()
+    for t, r in zip(texts, results):
+        np.testing.assert_array_equal(r[0], vec(t))
+    assert sorted(emb.tokenized) == sorted(texts + texts[:2])  # once per text per request, never again
+    assert sorted(e.text for e in emb.consumed) == sorted(emb.tokenized)
+    assert stats["truncated_texts"] == 3  # 7, 12 and 30 words (+2 special tokens): over 8
+    for batch in emb.batches:  # the budget counts the encodings' (truncated) lengths
+        assert len(batch) == 1 or max(min(len(t.split()) + 2, 8) for t in batch) * len(batch) <= 64
+
+
+@async_test
+async def test_pre_tokenized_encodings_are_not_tokenized_again() -> None:
+    emb = TokenizingEmbedder()
+    async with EmbeddingBatcher(emb, registry=CollectorRegistry()) as b:
+        encodings = await b.tokenize(["first text", "second text here"])
+        out = await b.embed([encodings[0], "a plain string", encodings[1]])
+    np.testing.assert_array_equal(out, expected(["first text", "a plain string", "second text here"]))
+    assert emb.tokenized == ["first text", "second text here", "a plain string"]
+    assert emb.consumed[0] is encodings[0] or emb.consumed[1] is encodings[0]
+
+
+@async_test
+async def test_cache_hits_are_answered_before_the_queue() -> None:
+    gate = threading.Event()
+    emb = TokenizingEmbedder(gate=gate)
+    cache = MemoryCache()
+    reg = CollectorRegistry()
+    async with EmbeddingBatcher(emb, max_queue=1, max_batch_size=1, registry=reg,
+                                cache=cache) as b:  # type: ignore[arg-type]
+        gate.set()
+        first = await b.embed(["alpha", "beta"])
+        await until(lambda: len(cache.store) == 2)  # written in the background
+        gate.clear()
+        emb.entered.clear()
+        busy = asyncio.create_task(b.embed(["busy"]))  # the model blocks on it ...
+        await until(emb.entered.is_set)
+        full = asyncio.create_task(b.embed(["waiting"]))  # ... and this one fills the queue
+        await until(lambda: b.queue_depth() == 1)
+        assert b.is_overloaded()  # the queue is full ...
+        hits = await asyncio.wait_for(b.embed(["beta", "alpha", "beta"]), 2)  # ... yet hits need no space in it
+        assert b.queue_depth() == 1
+        gate.set()
+        await asyncio.gather(busy, full)
+        mixed = await b.embed(["alpha", "gamma"])
+        stats = b.stats()
+    np.testing.assert_array_equal(first, expected(["alpha", "beta"]))
+    np.testing.assert_array_equal(hits, expected(["beta", "alpha", "beta"]))
+    np.testing.assert_array_equal(mixed, expected(["alpha", "gamma"]))
+    assert emb.tokenized == ["alpha", "beta", "busy", "waiting", "gamma"]  # hits are never tokenized
+    assert stats["cached_texts"] == 4 and stats["texts"] == 5
+    assert reg.get_sample_value("assay_inference_texts_total") == 5
+
+
+@async_test
+async def test_a_cached_embedder_is_unwrapped_so_its_cache_sits_above_the_queue() -> None:
+    from inference.cache import CachedEmbedder
+
+    emb = TokenizingEmbedder()
+    cached = CachedEmbedder.__new__(CachedEmbedder)  # no Redis: the in-memory double as its cache
+    cached.inner, cached.cache = emb, MemoryCache()  # type: ignore[assignment]
+    async with EmbeddingBatcher(cached, registry=CollectorRegistry()) as b:
+        await b.embed(["one", "two"])
+        await until(lambda: len(cached.cache.store) == 2)  # type: ignore[attr-defined]
+        out = await b.embed(["two", "one"])
+    np.testing.assert_array_equal(out, expected(["two", "one"]))
+    assert len(emb.batches) == 1 and emb.tokenized == ["one", "two"]
+
+
+@async_test
+async def test_a_text_repeated_in_one_request_is_embedded_once() -> None:
+    emb = TokenizingEmbedder()
+    async with EmbeddingBatcher(emb, registry=CollectorRegistry()) as b:
+        texts = ["def __init__(self): pass", "other", "def __init__(self): pass", "other", "third"]
+        out = await b.embed(texts)
+        stats = b.stats()
+    np.testing.assert_array_equal(out, expected(texts))
+    assert sorted(emb.tokenized) == ["def __init__(self): pass", "other", "third"]
+    assert stats["repeated_texts"] == 2 and stats["texts"] == 3

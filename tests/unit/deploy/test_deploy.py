@@ -12,7 +12,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 DASHBOARD = DEPLOY / "dashboards" / "assay.json"
 RULES = DEPLOY / "prometheus-rules.yml"

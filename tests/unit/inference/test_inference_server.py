@@ -27,7 +27,7 @@ from inference.server import create_server_app
 from infra.settings import InferenceSettings
 
 DIM = 16
-MODELS_DIR = Path(__file__).resolve().parents[2] / ".assay" / "models"
+MODELS_DIR = Path(__file__).resolve().parents[3] / ".assay" / "models"
 pytestmark = pytest.mark.timeout(60)
 
 
