@@ -133,6 +133,14 @@ class LearnerSettings(BaseSettings):
     seed_rows: int = Field(3000, ge=0, description="At most this many seed rows")
     drift_window: int = Field(400, ge=20, description="Documents per input-drift window and document type")
     drift_sample_every: int = Field(1, ge=1, description="Sample one document in N for input drift")
+    finetune_every_labels: int = Field(0, ge=0, description="Start a background job continuing the encoder half's "
+                                       "fine-tuning after this many new learned labels (0: never)")
+    finetune_threads: int = Field(1, ge=1, description="torch threads of that job")
+    finetune_nice: int = Field(10, ge=0, le=19, description="Its nice level (it never slows the learner down)")
+    finetune_max_steps: int | None = Field(None, ge=1, description="At most this many optimizer steps per job "
+                                           "(default: one epoch over the new labels)")
+    finetune_require_better: bool = Field(True, description="Register the job's candidate only if it beats the "
+                                          "published version on held-back labels (else the A/B test alone decides)")
 
 
 class ObservabilitySettings(BaseSettings):

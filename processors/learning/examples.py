@@ -29,6 +29,7 @@ import numpy as np
 from processors.learning.fold import features_of, fold_into
 from processors.learning.learner import HeadParams
 from processors.learning.rollout import bucket
+from processors.quality.artifacts import CLASSIFIER
 from processors.quality.classes import CLASSES
 from processors.quality.metadata import metadata_shift
 from processors.quality.model import QualityModel
@@ -82,14 +83,21 @@ def model_proba(model: QualityModel, docs: Sequence[Document], embeddings: np.nd
     return model.predict_proba(cleans, np.asarray(embeddings), shifts)
 
 
-def candidate_models(base: QualityModel, head: HeadParams, *, version: str,
-                     lineage: Mapping[str, object]) -> dict[str, QualityModel]:
+def _half_checksum(model: QualityModel) -> str | None:
+    return (model.manifest.get("files") or {}).get(CLASSIFIER) if model.finetuned is not None else None
+
+
+def candidate_models(base: QualityModel, head: HeadParams, *, version: str, lineage: Mapping[str, object],
+                     published: QualityModel | None = None) -> dict[str, QualityModel]:
     """What an online head can become: ``base`` with the head folded into its linear half, and, when
-    ``base`` has a fine-tuned half, the same without it (``linear_only``).
+    ``base`` has a fine-tuned half, the same without it (``linear_only``); when ``published`` has a
+    fine-tuned half other than ``base``'s (a fine-tuning job's, promoted), the same with that one
+    (``published_half``).
 
     The fine-tuned half does not learn online; after a concept shift it keeps voting for the old
     labels with half the weight, so the linear-only variant is offered too and the held-back
-    examples choose.
+    examples choose. The encoder half a background job continued (:mod:`processors.quality.training.continued`)
+    reaches the published version through an A/B test; the next cut keeps it on offer.
     """
     params = fold_into(base.linear_params, head)
     with_both = base.with_linear_params(params, version=version, lineage={**lineage, "variant": "online_head"})
@@ -99,4 +107,9 @@ def candidate_models(base: QualityModel, head: HeadParams, *, version: str,
                              manifest={**with_both.manifest, "lineage": {**lineage, "variant": "linear_only"}})
         alone.manifest.pop("finetuned", None)
         out["linear_only"] = alone
+    if published is not None and _half_checksum(published) not in (None, _half_checksum(base)):
+        assert published.finetuned is not None
+        out["published_half"] = QualityModel(params, finetuned=published.finetuned, manifest={
+            **with_both.manifest, "finetuned": published.manifest["finetuned"],
+            "lineage": {**lineage, "variant": "published_half"}})
     return out

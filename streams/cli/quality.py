@@ -6,6 +6,7 @@ The models are kept in the registry that ``assay model`` manages (``streams/cli/
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -210,3 +211,91 @@ def explain_cmd(text: str, version: str | None, doc_type: str, top: int, target:
                    f"the word; approximate, not additive):")
         for word, v in words[:top]:
             click.echo(f"  {v:+.3f}  {word}")
+
+
+@quality_group.command("finetune-candidate")
+@click.option("--base", "base_version", default=None, help="Published version whose fine-tuned half to continue "
+              "(default: current)")
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Also train on these labelled rows (e.g. the base's training set, as for `train --data`)")
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--label-col", default="rating", show_default=True)
+@click.option("--labels-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The learner's database (default: <data_dir>/learner/learner.db)")
+@click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Torch checkpoints of the jobs (default: <data_dir>/learner/finetune)")
+@click.option("--threads", default=1, show_default=True, help="torch threads (and onnxruntime's, for validation)")
+@click.option("--epochs", default=1, show_default=True)
+@click.option("--max-steps", type=int, default=None, help="Stop after this many optimizer steps")
+@click.option("--save-every", default=50, show_default=True, help="Checkpoint every K steps")
+@click.option("--min-labels", default=64, show_default=True, help="Refuse with fewer new labels than this")
+@click.option("--validation-rows", default=500, show_default=True,
+              help="Score candidate and base on this many recent held-back labels (0: skip)")
+@click.option("--require-better", is_flag=True, help="Register only if the held-back log-loss beats the base's")
+@click.option("--restart", is_flag=True, help="Discard an interrupted job instead of resuming it")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON line")
+@click.option("--exit-with-parent", is_flag=True, help="Stop (resumably) when the process that started it is gone, "
+              "as the learner's background job does")
+def finetune_candidate_cmd(base_version: str | None, data: Path | None, text_col: str, label_col: str,
+                           labels_db: Path | None, checkpoint_dir: Path | None, threads: int, epochs: int,
+                           max_steps: int | None, save_every: int, min_labels: int, validation_rows: int,
+                           require_better: bool, restart: bool, as_json: bool, exit_with_parent: bool) -> None:
+    """Continue fine-tuning the encoder half on the learner's gathered labels; register a candidate.
+
+    Resumes an interrupted job from its checkpoint. Prints the registered version (exit 0), or why
+    none was registered; exit 2 when there are too few labels.
+    """
+    import torch
+
+    from inference.export import model_revision
+    from inference.factory import default_model_path, model_name
+    from infra.settings import get_settings
+    from processors.quality.training.continued import ContinueConfig, LabelRow, finetune_candidate
+    from processors.quality.training.finetune import FinetuneParams
+    from processors.quality.training.job_checkpoints import JobCheckpoints
+    from streams.learner.store import read_labels
+
+    torch.set_num_threads(threads)
+    s = get_settings()
+    db = labels_db or s.data_dir / "learner" / "learner.db"
+    try:
+        rows = [LabelRow(m, lbl.key, lbl.text, lbl.doc_type, lbl.label) for m, lbl in read_labels(db, holdout=False)]
+        held = [LabelRow(m, lbl.key, lbl.text, lbl.doc_type, lbl.label)
+                for m, lbl in read_labels(db, holdout=True, limit=validation_rows)] if validation_rows else []
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e)) from e
+    reg = _registry()
+    base = reg.load(base_version)
+    extra = _labelled_rows(data, text_col, label_col) if data else None
+    encoder_dir = default_model_path()
+    config = ContinueConfig(params=FinetuneParams(epochs=epochs), max_steps=max_steps, save_every=save_every,
+                            threads=threads, min_labels=min_labels, restart=restart)
+    embedder = None
+    parent = os.getppid()
+
+    def orphaned(_step: int) -> None:
+        if os.getppid() != parent:  # re-parented: the learner was killed; the checkpoint stays for the next one
+            click.echo("the process that started this job is gone: stopping", err=True)
+            sys.exit(3)
+
+    def embed(texts: list[str]):
+        nonlocal embedder
+        embedder = embedder or _embedder()
+        return embedder.embed(texts)
+
+    try:
+        report = finetune_candidate(
+            base, rows, held, JobCheckpoints(checkpoint_dir or s.data_dir / "learner" / "finetune"), reg, encoder_dir,
+            config, encoder_id=f"{model_name(encoder_dir)}@{model_revision(encoder_dir)}", embed=embed,
+            require_better=require_better, extra=extra, extra_name=data.name if data else None, say=_ft_progress,
+            on_step=orphaned if exit_with_parent else None)
+    finally:  # too few labels, changed rows, a busy checkpoint: one "error:" line, exit 2
+        if embedder is not None:
+            embedder.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), separators=(",", ":")))
+    elif report.version:
+        click.echo(f"registered quality model {report.version} ({report.spec['labels']['rows']} labels, "
+                   f"{report.spec['steps']} steps, {report.train_s / 60:.1f} min)")
+    else:
+        click.echo(report.reason)

@@ -8,7 +8,9 @@ one learner is active and another one waits as a standby) that:
   state with the offsets it covers before it acks;
 * publishes progressive metrics on ``pipeline.metrics`` (``type: learner``), drift alerts on
   ``alerts``, the experiment on ``experiments`` and promotions on ``models``;
-* picks up operator requests (``assay experiment start``) from ``experiments``.
+* picks up operator requests (``assay experiment start``) from ``experiments``;
+* every ``ASSAY_LEARNER_FINETUNE_EVERY_LABELS`` labels, starts a niced background job that continues
+  the encoder half's fine-tuning (:mod:`streams.learner.finetune_job`) and A/B-tests its candidate.
 
 Its registry (``ASSAY_QUALITY_REGISTRY``) must be the workers' one: they load candidates and
 promoted versions from it. The checkpoint and store live under ``<data_dir>/learner``.
@@ -17,6 +19,7 @@ promoted versions from it. The checkpoint and store live under ``<data_dir>/lear
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -47,6 +50,7 @@ from streams.batches import run_stage
 from streams.health import WorkerHealth
 from streams.learner.checkpoint import load_checkpoint
 from streams.learner.experiment import ExperimentRunner, experiment_config
+from streams.learner.finetune_job import FinetuneJob
 from streams.learner.inputs import InputWatch
 from streams.learner.mirror import SourceMirror
 from streams.learner.stage import LearnerStage, LearnerState
@@ -163,14 +167,20 @@ def build_learner(settings: Settings) -> tuple[faust.App, list[Any]]:
     requests = RequestWatcher(kafka.librdkafka_config(), specs[EXPERIMENTS].name, stage)
     health = WorkerHealth(stall_after_s=settings.stall_after_s, store_loaded=True, model_loaded=True)
 
-    app = create_learner_app(settings, stage, publisher, health, producer, worker)
+    ls = settings.learner
+    job = FinetuneJob(every_labels=ls.finetune_every_labels, threads=ls.finetune_threads, nice=ls.finetune_nice,
+                      checkpoint_dir=data / "finetune", labels_db=data / "learner.db",
+                      env={**os.environ, "ASSAY_DATA_DIR": str(settings.data_dir),
+                           "ASSAY_QUALITY_REGISTRY": str(registry.root)},
+                      max_steps=ls.finetune_max_steps, require_better=ls.finetune_require_better)
+    app = create_learner_app(settings, stage, publisher, health, producer, worker, job)
     for thread in (mirror, requests):
         thread.start()
-    return app, [mirror, requests, producer, store]
+    return app, [job, mirror, requests, producer, store]
 
 
 def create_learner_app(settings: Settings, stage: LearnerStage, publisher: Publisher, health: WorkerHealth,
-                       producer: AsyncProducer, worker: str) -> faust.App:
+                       producer: AsyncProducer, worker: str, job: FinetuneJob | None = None) -> faust.App:
     from streams.app import create_app
 
     app = create_app(settings, suffix="-learner")
@@ -191,7 +201,10 @@ def create_learner_app(settings: Settings, stage: LearnerStage, publisher: Publi
 
     @app.timer(interval=3.0)
     async def between_batches() -> None:
-        """Input-drift windows; parked labels whose source arrived, operator requests and due cuts."""
+        """Input-drift windows; the fine-tuning job; parked labels whose source arrived, requests and due cuts."""
+        finished = job.poll(stage.store.label_count(), stage.state.published.version) if job is not None else None
+        if finished is not None:
+            stage.requested.append(finished)
         alerts = await stage.watch_inputs()
         if alerts:
             await publisher.publish(alerts)

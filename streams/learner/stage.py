@@ -252,7 +252,8 @@ class LearnerStage:
                                                                         sorted(self.state.covered.items())},
                    "learned_labels": report.learned, "cut_reason": report.reason, "head": report.source,
                    "data_hash": hashlib.sha256("".join(f"{s.key}:{s.label}" for s in held).encode()).hexdigest()[:16]}
-        variants = candidate_models(self.state.base, report.head, version=version, lineage=lineage)
+        variants = candidate_models(self.state.base, report.head, version=version, lineage=lineage,
+                                    published=self.state.published)
         scores = self._validate({"published": self.state.published, **variants}, held)
         best = min(variants, key=lambda k: scores[k]["log_loss"])
         if scores[best]["log_loss"] >= scores["published"]["log_loss"]:
@@ -261,9 +262,11 @@ class LearnerStage:
                      scores["published"]["log_loss"])
             return []
         model = variants[best]
-        self.registry.register(model, version, parent=self.state.published.version,
-                               metrics={"held_back": scores[best], "published_held_back": scores["published"],
-                                        "head": report.candidate.to_dict()}, lineage=model.manifest.get("lineage"))
+        # the version is taken again here: a fine-tuning job may have registered one meanwhile
+        version = self.registry.register(
+            model, self.registry.next_version("patch"), parent=self.state.published.version,
+            metrics={"held_back": scores[best], "published_held_back": scores["published"],
+                     "head": report.candidate.to_dict()}, lineage=model.manifest.get("lineage"))
         self.state.cuts += 1
         log.info("candidate %s (%s head, %s, after %s) registered: held-back log-loss %.4f vs %.4f; shadow begins",
                  version, report.source, best, report.reason, scores[best]["log_loss"],

@@ -155,6 +155,11 @@ class LearnerStore:
         with self._lock:
             return int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0])
 
+    def label_count(self, *, holdout: bool = False) -> int:
+        """Labels gathered (learned ones, or the held-back ones)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM labels WHERE holdout = ?", (int(holdout),)).fetchone()[0])
+
     def recent_labels(self, limit: int, *, holdout: bool | None = None, after: int = 0) -> list[StoredLabel]:
         """The most recent labels (gathered after mark ``after``), oldest first."""
         where = f"WHERE rowid > {int(after)}" + ("" if holdout is None else f" AND holdout = {int(holdout)}")
@@ -162,3 +167,19 @@ class LearnerStore:
             rows = self._db.execute(f"SELECT key, text, doc_type, label, weight, holdout FROM labels {where} "
                                     "ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
         return [StoredLabel(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in reversed(rows)]
+
+
+def read_labels(path: Path, *, holdout: bool, limit: int | None = None) -> list[tuple[int, StoredLabel]]:
+    """The gathered labels of the learner's database at ``path`` with their marks (rowids), oldest
+    first (with ``limit``: the most recent ones) — for a process beside the learner (the fine-tuning
+    job); reads only, never creates the file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no learner database at {path}: run `assay learner` and send feedback first")
+    db = sqlite3.connect(str(path))
+    try:
+        rows = db.execute("SELECT rowid, key, text, doc_type, label, weight, holdout FROM labels WHERE holdout = ? "
+                          "ORDER BY rowid DESC" + ("" if limit is None else f" LIMIT {int(limit)}"),
+                          (int(holdout),)).fetchall()
+    finally:
+        db.close()
+    return [(r[0], StoredLabel(r[1], r[2], r[3], r[4], r[5], bool(r[6]))) for r in reversed(rows)]

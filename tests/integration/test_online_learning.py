@@ -307,3 +307,20 @@ def test_unlabelled_input_drift_raises_an_alert(topics, start_learner, registry,
     drift = [a for a in alerts if a["kind"] == "input_drift"][-1]
     report = drift["details"]["general"]
     assert report["mix_shift"] or report["novel_documents"], report
+
+
+def test_the_learner_continues_the_encoder_half_in_a_background_job(topics, start_learner, questions, tmp_path):
+    """Every N labels the learner starts ``assay quality finetune-candidate`` in the background; the
+    candidate it registers (the shipped 1.2.0's encoder half continued on the labels) goes to shadow."""
+    registry = Registry(tmp_path / "registry")  # the shipped 1.2.0 is current
+    env = fast_loop(registry, ASSAY_LEARNER_CUT_EVERY_LABELS="0", ASSAY_LEARNER_FINETUNE_EVERY_LABELS="64",
+                    ASSAY_LEARNER_FINETUNE_MAX_STEPS="2", ASSAY_LEARNER_FINETUNE_REQUIRE_BETTER="false")
+    learner = start_learner(topics, **env)
+    feedback(topics, questions.iloc[:120])  # about 108 learned, 12 held back
+    shadow = records(topics, EXPERIMENTS, lambda rs: any(r["phase"] == "shadow" for r in rs), timeout_s=300)[-1]
+    assert shadow["control_version"] == "1.2.0" and "fine-tuning job" in shadow["reason"], shadow
+    manifest = registry.show(shadow["candidate_version"])
+    lineage = manifest["lineage"]
+    assert lineage["variant"] == "finetuned" and lineage["continued_from"] == {"kind": "int8", "source": "1.2.0"}
+    assert lineage["labels"]["rows"] >= 64 and lineage["steps"] == 2 and manifest["metrics"]["held_back"]["n"] > 0
+    assert (Path(learner.env["ASSAY_DATA_DIR"]) / "learner" / "finetune" / "done").is_dir()

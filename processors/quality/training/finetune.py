@@ -7,7 +7,9 @@ trained on the labels (cross-entropy, AdamW, linear warm-up and decay), reading 
 (:func:`processors.quality.preprocess.document_text`). The model's class probabilities are the
 equal-weight average of both halves' (weights fixed in advance, not tuned on any split).
 
-* :func:`finetune` trains it with torch (CPU: about 15 minutes per 5,400 rows on 2 cores);
+* :func:`finetune` trains it with torch (CPU: about 15 minutes per 5,400 rows on 2 cores), in
+  :func:`train_steps`, whose batches are a function of the seed and the step (so a job checkpointed
+  at step k resumes exactly: :mod:`.continued`);
 * :func:`export_classifier` writes it as one ONNX graph (token ids → class logits, pooling inside),
   dynamically quantized to INT8 (about 23 MB);
 * :func:`attach_finetuned` does both and gives a fitted linear model that second half.
@@ -34,7 +36,8 @@ from processors.quality.artifacts import TOKENIZER
 from processors.quality.finetuned import FinetunedClassifier, classifier_tokenizer
 from processors.quality.model import QualityModel
 
-__all__ = ["FinetuneParams", "attach_finetuned", "export_classifier", "finetune", "torch_proba"]
+__all__ = ["FinetuneParams", "attach_finetuned", "classifier_module", "export_classifier", "finetune", "optimizer_for",
+           "planned_steps", "torch_proba", "train_steps"]
 
 CLASSIFIER_FILE = "classifier.onnx"  # the exported graph in a work directory (the artifact gzips it)
 OPSET = 17
@@ -83,6 +86,79 @@ def _module(encoder, head):
     return MeanPoolClassifier()
 
 
+def classifier_module(encoder_dir: str | Path, n_classes: int = 3):
+    """A fresh classifier: the encoder in ``encoder_dir`` (a sentence-transformers MiniLM folder),
+    mean pooling and a new linear head (train mode)."""
+    import torch
+    from transformers import AutoModel
+
+    # eager attention traces to plain ops that onnxruntime fuses; same numbers as sdpa
+    encoder = AutoModel.from_pretrained(str(encoder_dir), attn_implementation="eager")
+    return _module(encoder, torch.nn.Linear(encoder.config.hidden_size, n_classes))
+
+
+def optimizer_for(model, params: FinetuneParams, steps: int):
+    """AdamW (the head at ``lr × head_lr_mult``) and the linear warm-up and decay over ``steps``."""
+    import torch
+
+    opt = torch.optim.AdamW(
+        [{"params": model.encoder.parameters(), "lr": params.lr},
+         {"params": model.head.parameters(), "lr": params.lr * params.head_lr_mult}],
+        weight_decay=params.weight_decay)
+    warm = max(1.0, params.warmup * steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / steps))
+    return opt, sched
+
+
+def planned_steps(n: int, params: FinetuneParams, max_steps: int | None = None) -> int:
+    """Optimizer steps of ``params.epochs`` passes over ``n`` rows, at most ``max_steps``.
+
+    >>> planned_steps(100, FinetuneParams(epochs=2, batch_size=32)), planned_steps(100, FinetuneParams(), 5)
+    (8, 5)
+    """
+    steps = params.epochs * ((n + params.batch_size - 1) // params.batch_size)
+    return steps if max_steps is None else min(steps, max_steps)
+
+
+def train_steps(model, opt, sched, texts: Sequence[str], y: np.ndarray, tokenizer_path: Path,
+                params: FinetuneParams, steps: int, *, start: int = 0,
+                after_step: Callable[[int, int, int, float], None] | None = None) -> None:
+    """Optimizer steps ``start + 1 … steps`` over ``texts``/``y`` (in train mode).
+
+    The batches are a pure function of ``params.seed``: epoch ``e`` visits the rows in the
+    ``e``-th permutation drawn from ``default_rng(seed)``, in batches of ``params.batch_size``;
+    the first ``start`` batches are skipped, so a run resumed from step ``start`` (with the torch
+    state saved there) sees the batches an uninterrupted run would. ``after_step(step, epoch,
+    position, loss)``: after each step (``position``: batches of that epoch done).
+    """
+    import torch
+
+    tok = classifier_tokenizer(Path(tokenizer_path), params.max_tokens)
+    y = np.asarray(y)
+    n = len(texts)
+    rng = np.random.default_rng(params.seed)
+    step = 0
+    model.train()
+    for epoch in range(params.epochs):
+        order = rng.permutation(n)
+        for position, i in enumerate(range(0, n, params.batch_size), start=1):
+            if step >= steps:
+                return
+            step += 1
+            if step <= start:
+                continue  # done before the run was interrupted
+            idx = order[i: i + params.batch_size]
+            feeds = _torch_feeds(tok, [texts[j] for j in idx])
+            loss = torch.nn.functional.cross_entropy(model(**feeds), torch.as_tensor(y[idx], dtype=torch.long))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.encoder.parameters(), params.clip_norm)
+            opt.step()
+            sched.step()
+            if after_step is not None:
+                after_step(step, epoch, position, loss.item())
+
+
 def finetune(
     texts: Sequence[str],
     y: np.ndarray,
@@ -96,44 +172,22 @@ def finetune(
     """Fine-tune the encoder in ``encoder_dir`` (a sentence-transformers MiniLM folder) on cleaned
     ``texts`` and integer labels ``y``; returns the trained torch module (eval mode)."""
     import torch
-    from transformers import AutoModel
 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(params.seed)
     encoder_dir = Path(encoder_dir)
-    tok = classifier_tokenizer(encoder_dir / TOKENIZER, params.max_tokens)
-    # eager attention traces to plain ops that onnxruntime fuses; same numbers as sdpa
-    encoder = AutoModel.from_pretrained(str(encoder_dir), attn_implementation="eager")
-    head = torch.nn.Linear(encoder.config.hidden_size, n_classes)
-    model = _module(encoder, head)
-    opt = torch.optim.AdamW(
-        [{"params": encoder.parameters(), "lr": params.lr},
-         {"params": head.parameters(), "lr": params.lr * params.head_lr_mult}],
-        weight_decay=params.weight_decay)
-    y = np.asarray(y)
-    n = len(texts)
-    steps = params.epochs * ((n + params.batch_size - 1) // params.batch_size)
-    warm = max(1.0, params.warmup * steps)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1 - s / steps))
-    rng = np.random.default_rng(params.seed)
-    started, step = time.perf_counter(), 0
-    model.train()
-    for epoch in range(params.epochs):
-        order = rng.permutation(n)
-        for i in range(0, n, params.batch_size):
-            idx = order[i: i + params.batch_size]
-            feeds = _torch_feeds(tok, [texts[j] for j in idx])
-            loss = torch.nn.functional.cross_entropy(model(**feeds), torch.as_tensor(y[idx], dtype=torch.long))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder.parameters(), params.clip_norm)
-            opt.step()
-            sched.step()
-            step += 1
-            if progress and (step % 20 == 0 or step == steps):
-                progress(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.3f} "
-                         f"({time.perf_counter() - started:.0f} s)")
+    model = classifier_module(encoder_dir, n_classes)
+    steps = planned_steps(len(texts), params)
+    opt, sched = optimizer_for(model, params, steps)
+    started = time.perf_counter()
+
+    def report(step: int, epoch: int, _position: int, loss: float) -> None:
+        if progress and (step % 20 == 0 or step == steps):
+            progress(f"epoch {epoch + 1} step {step}/{steps} loss {loss:.3f} "
+                     f"({time.perf_counter() - started:.0f} s)")
+
+    train_steps(model, opt, sched, texts, y, encoder_dir / TOKENIZER, params, steps, after_step=report)
     model.eval()
     return model
 

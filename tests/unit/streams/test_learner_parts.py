@@ -47,3 +47,22 @@ def test_the_checkpoint_round_trips_atomically(tmp_path: Path) -> None:
     save_checkpoint(path, cp)
     assert load_checkpoint(path) == cp
     assert not path.with_suffix(".tmp").exists()
+
+
+def test_gathered_labels_are_counted_and_read_by_the_fine_tuning_job(tmp_path: Path) -> None:
+    from streams.learner.store import read_labels
+
+    store = LearnerStore(tmp_path / "l.db")
+    store.keep_labels((0, i, StoredLabel(f"k{i}", f"text {i}", "general", "HQ", 1.0, i == 2)) for i in range(4))
+    store.keep_labels([(0, 1, StoredLabel("k1", "again", "general", "LQ_EDIT", 1.0, False))])  # redelivered: kept once
+    assert store.label_count() == 3 and store.label_count(holdout=True) == 1
+    learned = read_labels(tmp_path / "l.db", holdout=False)
+    assert [(mark, s.key, s.text) for mark, s in learned] == [(1, "k0", "text 0"), (2, "k1", "text 1"), (4, "k3", "text 3")]
+    assert [s.key for _, s in read_labels(tmp_path / "l.db", holdout=False, limit=2)] == ["k1", "k3"]  # most recent
+    assert [s.key for _, s in read_labels(tmp_path / "l.db", holdout=True)] == ["k2"]
+    try:
+        read_labels(tmp_path / "none.db", holdout=False)
+        raise AssertionError("a missing database must be refused")
+    except FileNotFoundError as e:
+        assert "assay learner" in str(e)
+    assert not (tmp_path / "none.db").exists()
