@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+import orjson
 import pytest
 
 from infra.kafka.broker import free_port
@@ -278,7 +279,24 @@ def test_a_redis_outage_only_costs_the_cache(topics, start_worker, tmp_path, own
     own_redis.stop(signal.SIGKILL)
     time.sleep(OUTAGE_S)
     own_redis.start()
-    wait_for(lambda: cache_log("reachable again") >= 1, 120, "the cache to use the restarted Redis")
+    probes, last_probe = 0, 0.0
+
+    def reachable_again() -> bool:
+        # Keep new texts coming while we wait: a backlog drained during the outage would leave the
+        # cache nothing to retry with, and the test would wait for traffic, not for Redis.
+        nonlocal probes, last_probe
+        if cache_log("reachable again") >= 1:
+            return True
+        if time.monotonic() - last_probe < 2.0:
+            return False
+        last_probe = time.monotonic()
+        text = f"Cache probe {probes}: validate every input at the boundary of a service before using it."
+        produce(topics, [(f"probe-{probes}", orjson.dumps({"type": "general", "content": text}))], stream.ledger)
+        stream.size += 1
+        probes += 1
+        return False
+
+    wait_for(reachable_again, 120, "the cache to use the restarted Redis")
     own_redis.pause(OUTAGE_S)
     settle_and_audit(topics, stream, watcher, workers, timeout_s=900)
     assert redis.Redis(port=own_redis.port).dbsize() > 0, "the restarted Redis was never written"
