@@ -186,13 +186,22 @@ class Service:
 
     def pause(self, seconds: float) -> None:
         """SIGSTOP for ``seconds``, then SIGCONT: a server that hangs instead of refusing."""
-        assert self.proc is not None
-        print(f"{time.strftime('%H:%M:%S')} {self.name}: paused for {seconds:.0f}s")
-        self.proc.send_signal(signal.SIGSTOP)
+        self.hang()
         try:
             time.sleep(seconds)
         finally:
-            self.proc.send_signal(signal.SIGCONT)
+            self.resume()
+
+    def hang(self) -> None:
+        """SIGSTOP: the server keeps its port open and answers nothing."""
+        assert self.proc is not None
+        print(f"{time.strftime('%H:%M:%S')} {self.name}: hung (SIGSTOP)")
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        print(f"{time.strftime('%H:%M:%S')} {self.name}: resumed (SIGCONT)")
+        self.proc.send_signal(signal.SIGCONT)
 
 
 def http_ok(url: str) -> bool:
@@ -281,23 +290,31 @@ def test_a_redis_outage_only_costs_the_cache(topics, start_worker, tmp_path, own
     own_redis.start()
     probes, last_probe = 0, 0.0
 
-    def reachable_again() -> bool:
-        # Keep new texts coming while we wait: a backlog drained during the outage would leave the
-        # cache nothing to retry with, and the test would wait for traffic, not for Redis.
-        nonlocal probes, last_probe
-        if cache_log("reachable again") >= 1:
-            return True
-        if time.monotonic() - last_probe < 2.0:
+    def probing(noticed: Callable[[], bool]) -> Callable[[], bool]:
+        # Keep new texts coming while we wait: a backlog drained during an outage would leave the
+        # cache nothing to try Redis with, and the test would wait for traffic, not for Redis.
+        def check() -> bool:
+            nonlocal probes, last_probe
+            if noticed():
+                return True
+            if time.monotonic() - last_probe >= 2.0:
+                last_probe = time.monotonic()
+                text = f"Cache probe {probes}: validate every input at the boundary of a service before using it."
+                produce(topics, [(f"probe-{probes}", orjson.dumps({"type": "general", "content": text}))],
+                        stream.ledger)
+                stream.size += 1
+                probes += 1
             return False
-        last_probe = time.monotonic()
-        text = f"Cache probe {probes}: validate every input at the boundary of a service before using it."
-        produce(topics, [(f"probe-{probes}", orjson.dumps({"type": "general", "content": text}))], stream.ledger)
-        stream.size += 1
-        probes += 1
-        return False
+        return check
 
-    wait_for(reachable_again, 120, "the cache to use the restarted Redis")
-    own_redis.pause(OUTAGE_S)
+    wait_for(probing(lambda: cache_log("reachable again") >= 1), 120, "the cache to use the restarted Redis")
+    own_redis.hang()
+    hung_at = time.monotonic()
+    try:
+        wait_for(probing(lambda: cache_log("unavailable") >= 2), 120, "the cache to notice the hung Redis")
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - hung_at)))
+    finally:
+        own_redis.resume()
     settle_and_audit(topics, stream, watcher, workers, timeout_s=900)
     assert redis.Redis(port=own_redis.port).dbsize() > 0, "the restarted Redis was never written"
     assert cache_log("unavailable") == 2, "both outages should be noticed: refused, then timed out"

@@ -107,7 +107,13 @@ def test_the_live_page_shows_the_workers_numbers_and_follows_the_stream(topics, 
     for field in ("documents", "patterns_indexed", "rejected", "points"):
         assert page.text_content(f"#{field}") == str(now[field]), field
     assert page.text_content("#model_embedding") == now["embedding"]
-    assert page.text_content("#ready") == "ready"
+    # Readiness can blink (an agent briefly waits on a retry, a rebalance); the page must follow /ready.
+    wait_for(lambda: httpx.get(f"{worker.url}/ready", timeout=5).status_code == 200, 60,
+             "the worker to be ready")
+    try:
+        page.wait_for_function("document.getElementById('ready').textContent === 'ready'", timeout=30_000)
+    except Exception as e:
+        raise AssertionError(f"the page says not ready: {page.text_content('#reasons')!r}") from e
     rejections = page.text_content("#rejections")
     assert "invalid_json" in rejections and "empty_content" in rejections
     assert page.text_content("#quality").count("4-5") == 1
