@@ -34,6 +34,8 @@ INDEXER_OUTCOMES = frozenset({"indexed", "unchanged", "gated", "deleted"})
 #: Outcomes whose quality score counts in distributions (a replay, ``unchanged``, is not scored again).
 SCORED_OUTCOMES = frozenset({"indexed", "gated"})
 QUALITY_BUCKETS = ("1-2", "2-3", "3-4", "4-5")
+#: Worker roles that take input documents from ``sources.raw`` (the ones the capacity advisor sizes).
+INPUT_ROLES = frozenset({"all", "compute"})
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float | None:
@@ -124,6 +126,7 @@ class WindowAccumulator:
     ready_heartbeats: int = 0
     workers: set[str] = field(default_factory=set)
     lag_max: int | None = None
+    input_lags: dict[str, tuple[float, int]] = field(default_factory=dict)  # input worker → its latest heartbeat
     events: int = 0
     first_offset: int | None = None
 
@@ -171,6 +174,8 @@ class WindowAccumulator:
     def _heartbeat(self, m: WorkerMetric) -> None:
         self.workers.add(m.worker)
         self.lag_max = max(self.lag_max or 0, m.lag_messages)
+        if m.role in INPUT_ROLES and m.emitted_at >= self.input_lags.get(m.worker, (-math.inf, 0))[0]:
+            self.input_lags[m.worker] = (m.emitted_at, m.lag_messages)
         if m.emitted_at - m.worker_started_at < self.startup_grace_s and not m.ready:
             return  # starting up is not an outage
         self.heartbeats += 1
@@ -190,7 +195,10 @@ class WindowAccumulator:
             queries=summarize(self.queries.values), sets=self.sets, set_lag_s=summarize(self.set_lags.values),
             workers=len(self.workers),
             availability=round(self.ready_heartbeats / self.heartbeats, 4) if self.heartbeats else None,
-            lag_max_messages=self.lag_max, events=self.events, late_events=late_events, emitted_at=emitted_at)
+            lag_max_messages=self.lag_max, busy_s=round(self.batch_s, 6), embed_s=round(self.embed_s, 6),
+            input_workers=len(self.input_lags),
+            input_lag_messages=sum(lag for _, lag in self.input_lags.values()) if self.input_lags else None,
+            events=self.events, late_events=late_events, emitted_at=emitted_at)
 
 
 class MinuteWindows:

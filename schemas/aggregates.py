@@ -52,6 +52,11 @@ class WindowAggregate(BaseModel):
     availability: float | None = Field(
         None, description="Share of heartbeats reporting ready (a worker's first start-up grace excluded)")
     lag_max_messages: int | None = Field(None, description="Largest consumer lag a heartbeat reported")
+    busy_s: float = Field(0.0, description="Document micro-batch processing time, summed over workers (s)")
+    embed_s: float = Field(0.0, description="The embedding stage's share of busy_s (s)")
+    input_workers: int = Field(0, description="Workers taking input documents (role all or compute) that sent heartbeats")
+    input_lag_messages: int | None = Field(
+        None, description="Consumer lag of those workers at the window's end: the last heartbeat of each, summed")
     events: int = Field(0, description="Metric events aggregated")
     late_events: int = Field(0, description="Events that arrived after their window was emitted (not included)")
     emitted_at: float

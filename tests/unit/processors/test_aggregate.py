@@ -15,8 +15,9 @@ def doc(outcome: str, at: float, *, produced: float | None = None, quality: floa
                           input_timestamp=produced, worker="w", emitted_at=at)
 
 
-def beat(at: float, ready: bool, started: float = 0.0, worker: str = "w", lag: int = 0) -> WorkerMetric:
-    return WorkerMetric(worker=worker, role="all", ready=ready, lag_messages=lag, interval_s=10,
+def beat(at: float, ready: bool, started: float = 0.0, worker: str = "w", lag: int = 0,
+         role: str = "all") -> WorkerMetric:
+    return WorkerMetric(worker=worker, role=role, ready=ready, lag_messages=lag, interval_s=10,
                         worker_started_at=started, emitted_at=at)
 
 
@@ -65,6 +66,23 @@ def test_availability_is_the_ready_share_of_heartbeats_after_start_up():
     acc.add(beat(96.0, ready=True, started=0.0, worker="v"))
     w = acc.result(60.0, 0, 120.0)
     assert (w.workers, w.availability, w.lag_max_messages) == (2, round(2 / 3, 4), 7)
+
+
+def test_input_lag_is_each_input_workers_latest_heartbeat_summed_and_busy_time_is_kept():
+    acc = WindowAccumulator(start=60.0)
+    acc.add(beat(70.0, ready=True, worker="a", lag=500))
+    acc.add(beat(90.0, ready=True, worker="a", lag=300))
+    acc.add(beat(80.0, ready=True, worker="a", lag=900))  # older than the one already seen
+    acc.add(beat(75.0, ready=True, worker="b", lag=40, role="compute"))
+    acc.add(beat(95.0, ready=True, worker="i", lag=7000, role="index"))  # points.pending: not the input's lag
+    acc.add(BatchMetric(documents=4, rejected=0, gated=0, deleted=0, patterns=8, texts_embedded=8,
+                        stage_s={"total": 0.5, "embed": 0.2}, worker="a", emitted_at=91.0))
+    acc.add(BatchMetric(documents=2, rejected=0, gated=0, deleted=0, patterns=0, texts_embedded=0,
+                        stage_s={"total": 0.25}, worker="b", emitted_at=92.0))
+    w = acc.result(60.0, 0, 120.0)
+    assert (w.input_workers, w.input_lag_messages, w.workers, w.lag_max_messages) == (2, 340, 3, 7000)
+    assert (w.busy_s, w.embed_s) == (0.75, 0.2)
+    assert WindowAccumulator(start=0.0).result(60.0, 0, 60.0).input_lag_messages is None  # no heartbeat: unknown
 
 
 def test_a_window_closes_by_the_watermark_and_late_events_are_counted_not_added():
