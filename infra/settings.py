@@ -164,6 +164,29 @@ class ObservabilitySettings(BaseSettings):
     target_quality_mean: float | None = Field(2.5, description="At least: mean quality of the documents scored")
     target_availability: float | None = Field(0.99, description="At least: share of heartbeats reporting ready")
     target_latency_p99_s: float | None = Field(120.0, description="At most: produce → indexed p99 (s)")
+    capacity: bool = Field(True, description="Publish a capacity forecast on capacity.forecasts after each window")
+    capacity_horizon_windows: int = Field(5, ge=1, le=60, description="Windows ahead the input rate and lag are forecast")
+    capacity_headroom: float = Field(1.2, ge=1.0, description="Recommended capacity over the forecast input rate")
+    capacity_min_workers: int = Field(1, ge=1, description="The fewest input workers ever recommended")
+    capacity_max_workers: int = Field(32, ge=1, description="The most input workers ever recommended")
+    capacity_min_replicas: int = Field(1, ge=0, description="The fewest inference replicas ever recommended")
+    capacity_max_replicas: int = Field(8, ge=0, description="The most inference replicas ever recommended")
+    capacity_worker_docs_per_s: float | None = Field(
+        None, gt=0, description="Documents/s one input worker processes, until a window with a backlog measures it")
+    capacity_saturation_lag: int = Field(100, ge=1, description="Input lag at both ends of a window that makes it "
+                                         "a measurement of capacity (the workers never ran out of work)")
+    capacity_target_lag_messages: float | None = Field(
+        2000.0, ge=0, description="At most: the input lag forecast at the horizon (none: no capacity alert)")
+
+    @model_validator(mode="after")
+    def _capacity_bounds(self) -> "ObservabilitySettings":
+        if self.capacity_min_workers > self.capacity_max_workers:
+            raise ValueError(f"ASSAY_OBS_CAPACITY_MIN_WORKERS={self.capacity_min_workers} is more than "
+                             f"ASSAY_OBS_CAPACITY_MAX_WORKERS={self.capacity_max_workers}")
+        if self.capacity_min_replicas > self.capacity_max_replicas:
+            raise ValueError(f"ASSAY_OBS_CAPACITY_MIN_REPLICAS={self.capacity_min_replicas} is more than "
+                             f"ASSAY_OBS_CAPACITY_MAX_REPLICAS={self.capacity_max_replicas}")
+        return self
 
 
 class Settings(BaseSettings):

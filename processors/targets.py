@@ -23,6 +23,7 @@ from schemas.aggregates import QualitySummary, WindowAggregate
 from schemas.alerts import Alert
 
 Direction = Literal["min", "max"]
+Severity = Literal["info", "warning", "critical"]
 
 #: Target name → how to read its value from a window, which way it must go, and its unit.
 TARGET_VALUES: dict[str, tuple[Callable[[WindowAggregate], float | None], Direction, str]] = {
@@ -69,6 +70,19 @@ class TargetCheck:
         return None if self.value is None else self.target.met_by(self.value)
 
 
+def streak_severity(before: int, now: int, critical_after: int) -> Severity | None:
+    """The alert a breach streak going from ``before`` to ``now`` windows raises (None: no change to report).
+
+    >>> [streak_severity(b, n, 3) for b, n in ((0, 0), (0, 1), (1, 2), (2, 3), (3, 4), (4, 0))]
+    [None, 'warning', None, 'critical', None, 'info']
+    """
+    if now == 0:
+        return "info" if before else None
+    if now == 1:
+        return "critical" if critical_after <= 1 else "warning"
+    return "critical" if now == critical_after else None
+
+
 def targets_from(thresholds: dict[str, float | None]) -> list[Target]:
     """Targets of the thresholds that are set (None: not evaluated).
 
@@ -104,14 +118,10 @@ class TargetTracker:
                 alerts.append(self._alert(check, window, severity, now, worker))
         return alerts
 
-    def _severity(self, before: int, now: int) -> Literal["info", "warning", "critical"] | None:
-        if now == 0:
-            return "info" if before else None
-        if now == 1:
-            return "critical" if self.critical_after == 1 else "warning"
-        return "critical" if now == self.critical_after else None
+    def _severity(self, before: int, now: int) -> Severity | None:
+        return streak_severity(before, now, self.critical_after)
 
-    def _alert(self, check: TargetCheck, window: WindowAggregate, severity: Literal["info", "warning", "critical"],
+    def _alert(self, check: TargetCheck, window: WindowAggregate, severity: Severity,
                streak: int, worker: str | None) -> Alert:
         t = check.target
         unit = TARGET_VALUES[t.name][2]
