@@ -8,6 +8,7 @@ from typing import Any
 
 from schemas.aggregates import WindowAggregate
 from schemas.alerts import Alert
+from schemas.capacity import CapacityForecast
 from schemas.dlq import DeadLetter
 from schemas.experiments import ExperimentRecord
 from schemas.feedback import Feedback
@@ -45,6 +46,7 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
         "quality.feedback": Feedback.model_json_schema(),
         "experiments": ExperimentRecord.model_json_schema(),
         "metrics.aggregated": WindowAggregate.model_json_schema(),
+        "capacity.forecasts": CapacityForecast.model_json_schema(),
     }
     for schema in out.values():
         schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")

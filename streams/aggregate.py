@@ -1,4 +1,5 @@
-"""The aggregator: ``pipeline.metrics`` → per-minute ``metrics.aggregated`` records and target ``alerts``.
+"""The aggregator: ``pipeline.metrics`` → per-minute ``metrics.aggregated`` records, target ``alerts``, and capacity
+forecasts on ``capacity.forecasts``.
 
 It runs in ``all`` and ``compute`` workers as a task with a consumer of its own (group
 ``<prefix>assay-aggregate``): ``pipeline.metrics`` has one partition, so one worker aggregates and
@@ -8,8 +9,9 @@ and Faust's consumer waits for held events on every rebalance and stop. After a 
 rebalance the new owner re-reads the open windows' events; the last record on ``metrics.aggregated``
 tells it which windows are already out (events of those are counted late, not added twice).
 
-The windowing, percentiles and targets are pure (:mod:`processors.aggregate`, :mod:`processors.targets`);
-:class:`Aggregation` only decodes, calls them and builds the output records.
+The windowing, percentiles, targets and the capacity advisor are pure (:mod:`processors.aggregate`,
+:mod:`processors.targets`, :mod:`processors.capacity`); :class:`Aggregation` only decodes, calls them
+and builds the output records.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from pydantic import ValidationError
 
 from infra.kafka.admin import last_value
-from infra.kafka.topics import ALERTS, METRICS_AGGREGATED
+from infra.kafka.topics import ALERTS, CAPACITY_FORECASTS, METRICS_AGGREGATED
 from infra.settings import ObservabilitySettings
 from processors.aggregate import MinuteWindows
+from processors.capacity import CapacityAdvisor, CapacityConfig
 from processors.events import encode
 from processors.targets import TargetTracker, targets_from
 from schemas.aggregates import WindowAggregate
+from schemas.alerts import Alert
+from schemas.capacity import CapacityForecast
 from schemas.messages import OutMessage
 from schemas.metrics import parse_metric
 from streams import metrics
@@ -48,6 +53,15 @@ def target_thresholds(obs: ObservabilitySettings) -> dict[str, float | None]:
             "availability": obs.target_availability, "latency_p99_s": obs.target_latency_p99_s}
 
 
+def capacity_config(obs: ObservabilitySettings) -> CapacityConfig:
+    return CapacityConfig(
+        horizon=obs.capacity_horizon_windows, headroom=obs.capacity_headroom, min_workers=obs.capacity_min_workers,
+        max_workers=obs.capacity_max_workers, min_replicas=obs.capacity_min_replicas,
+        max_replicas=obs.capacity_max_replicas, worker_docs_per_s=obs.capacity_worker_docs_per_s,
+        saturation_lag=obs.capacity_saturation_lag, target_lag=obs.capacity_target_lag_messages,
+        critical_after=obs.critical_after_windows)
+
+
 class Aggregation:
     """Windows and target states of one owner of ``pipeline.metrics``; no I/O."""
 
@@ -59,6 +73,7 @@ class Aggregation:
         self.tracker = TargetTracker(targets_from(target_thresholds(obs)), obs.critical_after_windows)
         for target in self.tracker.targets:
             metrics.TARGET_THRESHOLD.labels(target=target.name).set(target.threshold)
+        self.advisor = CapacityAdvisor(capacity_config(obs)) if obs.capacity else None
 
     def feed(self, offset: int, raw: bytes | None) -> None:
         """One record of ``pipeline.metrics``; one that is not a metric event is skipped with a log line."""
@@ -77,11 +92,28 @@ class Aggregation:
         for window in self.windows.close(now, emitted_at=emitted_at):
             out.append(OutMessage(METRICS_AGGREGATED, window.window.encode(), encode(window)))
             metrics.AGGREGATE_WINDOWS.inc()
-            for alert in self.tracker.update(window, worker=self.worker):
-                out.append(OutMessage(ALERTS, alert.kind.encode(), encode(alert)))
-                metrics.ALERTS.labels(kind=alert.kind, severity=alert.severity).inc()
+            alerts = self.tracker.update(window, worker=self.worker)
+            if self.advisor is not None:
+                forecast, capacity_alerts = self.advisor.update(window, worker=self.worker)
+                out.append(OutMessage(CAPACITY_FORECASTS, window.window.encode(), encode(forecast)))
+                alerts += capacity_alerts
+                self._export_capacity(forecast)
+            out.extend(self._alert_messages(alerts))
             self._export(window)
         return out
+
+    @staticmethod
+    def _alert_messages(alerts: list[Alert]) -> list[OutMessage]:
+        for alert in alerts:
+            metrics.ALERTS.labels(kind=alert.kind, severity=alert.severity).inc()
+        return [OutMessage(ALERTS, alert.kind.encode(), encode(alert)) for alert in alerts]
+
+    @staticmethod
+    def _export_capacity(forecast: CapacityForecast) -> None:
+        metrics.CAPACITY_WORKERS.set(forecast.recommended_workers)
+        metrics.CAPACITY_REPLICAS.set(forecast.recommended_inference_replicas)
+        metrics.CAPACITY_INPUT_RATE.set(forecast.horizon_input_rate)
+        metrics.CAPACITY_LAG.set(forecast.horizon_lag_messages)
 
     def _export(self, window: WindowAggregate) -> None:
         for target in self.tracker.targets:

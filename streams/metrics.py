@@ -59,3 +59,11 @@ AGGREGATE_LATE = Counter("assay_aggregate_late_events_total",
 TARGET_VALUE = Gauge("assay_target_value", "A target's value in the last aggregated window", ["target"])
 TARGET_THRESHOLD = Gauge("assay_target_threshold", "A target's threshold", ["target"])
 TARGET_MET = Gauge("assay_target_met", "1 when the last window with data met the target, else 0", ["target"])
+CAPACITY_WORKERS = Gauge("assay_capacity_recommended_workers",
+                         "Input workers the capacity advisor recommends after the last aggregated window")
+CAPACITY_REPLICAS = Gauge("assay_capacity_recommended_inference_replicas",
+                          "Inference replicas the capacity advisor recommends after the last aggregated window")
+CAPACITY_INPUT_RATE = Gauge("assay_capacity_forecast_input_rate",
+                            "Input documents/s forecast at the capacity advisor's horizon")
+CAPACITY_LAG = Gauge("assay_capacity_forecast_lag_messages",
+                     "Input lag forecast at the capacity advisor's horizon with the current workers")

@@ -37,9 +37,10 @@ ALERTS = "alerts"
 QUALITY_FEEDBACK = "quality.feedback"
 EXPERIMENTS = "experiments"
 METRICS_AGGREGATED = "metrics.aggregated"
+CAPACITY_FORECASTS = "capacity.forecasts"
 
 ROLES = (SOURCES_RAW, PATTERNS_ENRICHED, PIPELINE_METRICS, SOURCES_DLQ, MODELS, SET_MEMBERS, SET_STATE,
-         POINTS_PENDING, ALERTS, QUALITY_FEEDBACK, EXPERIMENTS, METRICS_AGGREGATED)
+         POINTS_PENDING, ALERTS, QUALITY_FEEDBACK, EXPERIMENTS, METRICS_AGGREGATED, CAPACITY_FORECASTS)
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -114,5 +115,10 @@ def topic_specs(settings: KafkaSettings) -> dict[str, TopicSpec]:
             METRICS_AGGREGATED, p + METRICS_AGGREGATED, 1,
             {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
             "Per-minute aggregates of pipeline.metrics, keyed by the window's start (UTC, ISO 8601)",
+        ),
+        CAPACITY_FORECASTS: TopicSpec(
+            CAPACITY_FORECASTS, p + CAPACITY_FORECASTS, 1,
+            {"cleanup.policy": "delete", "retention.ms": _WEEK_MS},
+            "The capacity advisor's forecast and recommendation after each aggregated window, keyed like it",
         ),
     }

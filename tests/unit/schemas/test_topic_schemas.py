@@ -28,7 +28,7 @@ def test_export_writes_one_schema_per_topic(tmp_path):
     assert sorted(p.name for p in paths) == sorted(
         f"{t}.schema.json" for t in ("sources.raw", "patterns.enriched", "pipeline.metrics", "sources.dlq", "models",
                                       "sets.members", "points.pending", "alerts", "quality.feedback", "experiments",
-                                      "metrics.aggregated"))
+                                      "metrics.aggregated", "capacity.forecasts"))
     for p in paths:
         jsonschema.Draft202012Validator.check_schema(json.loads(p.read_text()))
 
