@@ -110,10 +110,11 @@ def observe(window: WindowAggregate, previous_lag: int | None, saturation_lag: i
     """
     processed = window.documents / window.window_s
     lag = window.input_lag_messages
-    measured = lag is not None and previous_lag is not None
-    arrived = max(processed + (lag - previous_lag) / window.window_s, 0.0) if measured else processed  # type: ignore[operator]
-    saturated = measured and window.input_workers > 0 and min(lag, previous_lag) >= saturation_lag  # type: ignore[type-var]
-    return Observation(arrived, processed, lag, window.input_workers, saturated, measured)
+    if lag is None or previous_lag is None:
+        return Observation(processed, processed, lag, window.input_workers, saturated=False, measured=False)
+    arrived = max(processed + (lag - previous_lag) / window.window_s, 0.0)
+    saturated = window.input_workers > 0 and min(lag, previous_lag) >= saturation_lag
+    return Observation(arrived, processed, lag, window.input_workers, saturated, measured=True)
 
 
 def project_lag(lag: float, rates: list[float], service_rate: float, window_s: float) -> list[float]:
@@ -236,8 +237,8 @@ class CapacityAdvisor:
         needed = max(_ceil(peak * c.headroom / per_worker), c.min_workers)
         reasons.append(f"{needed} worker(s) carry {peak:.1f} docs/s with {c.headroom:g}× headroom")
         if c.target_lag is not None:
-            n = needed
-            while n < c.max_workers and project_lag(float(obs.lag or 0), rates, n * per_worker, window_s)[-1] > c.target_lag:
+            n, lag = needed, float(obs.lag or 0)
+            while n < c.max_workers and project_lag(lag, rates, n * per_worker, window_s)[-1] > c.target_lag:
                 n += 1
             if n > needed:
                 reasons.append(f"{n} worker(s) bring the lag of {obs.lag} under {c.target_lag:g} within "
