@@ -12,17 +12,16 @@ A candidate that fails to load is refused with a log line: the worker keeps serv
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from pydantic import ValidationError
 
 from processors.learning.rollout import bucket
 from processors.quality.scorers import QualityScorer
 from schemas.experiments import ExperimentRecord
+from streams.follow import TopicFollower
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +38,13 @@ class ActiveExperiment:
         return self.record.phase == "ramping" and bucket(source_id, self.record.experiment_id) < self.record.share
 
 
-class ExperimentWatcher(threading.Thread):
+class ExperimentWatcher(TopicFollower):
     def __init__(self, conf: dict[str, Any], topic: str,
                  load: Callable[[str, str | None], QualityScorer]) -> None:
-        super().__init__(name="assay-experiment-watcher", daemon=True)
-        self._conf = conf
-        self._topic = topic
+        super().__init__(conf, topic, name="assay-experiment-watcher")
         self._load = load
-        self._stop_event = threading.Event()
         self.active: ActiveExperiment | None = None
         self.latest: ExperimentRecord | None = None
-
-    def run(self) -> None:
-        consumer = Consumer({**self._conf, "group.id": "assay-experiment-watcher", "enable.auto.commit": False})
-        consumer.assign([TopicPartition(self._topic, 0, OFFSET_BEGINNING)])
-        try:
-            while not self._stop_event.is_set():
-                msg = consumer.poll(0.5)
-                if msg is None or msg.error() or msg.value() is None:
-                    continue
-                self.handle(msg.value())
-        finally:
-            consumer.close()
 
     def handle(self, raw: bytes) -> None:
         try:
@@ -87,6 +71,3 @@ class ExperimentWatcher(threading.Thread):
         self.active = ActiveExperiment(record, scorer)
         log.info("experiment %s: candidate %s in %s (share %.0f %%)", record.experiment_id, record.candidate_version,
                  record.phase, record.share * 100)
-
-    def stop(self) -> None:
-        self._stop_event.set()

@@ -10,46 +10,31 @@ version that fails to load is refused with a log line and a metric; the current 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Callable
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from prometheus_client import Counter
 from pydantic import ValidationError
 
 from infra.errors import BrokerError
 from schemas.models import ModelPromotion
+from streams.follow import TopicFollower
 
 log = logging.getLogger(__name__)
 
 MODEL_SWAPS = Counter("assay_model_swaps_total", "Model versions applied from the models topic", ["kind", "result"])
 
 
-class ModelWatcher(threading.Thread):
+class ModelWatcher(TopicFollower):
     """Daemon thread: promotions → ``load(promotion)`` → ``apply(model)``."""
 
     def __init__(self, conf: dict[str, Any], topic: str, load: Callable[[ModelPromotion], Any],
                  apply: Callable[[ModelPromotion, Any], None]) -> None:
-        super().__init__(name="assay-model-watcher", daemon=True)
-        self._conf = conf
-        self._topic = topic
+        super().__init__(conf, topic, name="assay-model-watcher")
         self._load = load
         self._apply = apply
-        self._stop_event = threading.Event()
         self.applied: list[str] = []
-
-    def run(self) -> None:
-        consumer = Consumer({**self._conf, "group.id": "assay-model-watcher", "enable.auto.commit": False})
-        consumer.assign([TopicPartition(self._topic, 0, OFFSET_BEGINNING)])
-        try:
-            while not self._stop_event.is_set():
-                msg = consumer.poll(0.5)
-                if msg is None or msg.error() or msg.value() is None:
-                    continue
-                self.handle(msg.value())
-        finally:
-            consumer.close()
 
     def handle(self, raw: bytes) -> bool:
         """Apply one promotion message; False (and the current model kept) when it is refused."""
@@ -71,9 +56,6 @@ class ModelWatcher(threading.Thread):
         MODEL_SWAPS.labels(kind=promotion.kind, result="applied").inc()
         log.info("now using %s model %s (%s)", promotion.kind, promotion.version, promotion.action)
         return True
-
-    def stop(self) -> None:
-        self._stop_event.set()
 
 
 def publish_promotion(conf: dict[str, Any], topic: str, promotion: ModelPromotion, timeout_s: float = 30.0) -> None:
