@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,6 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "ASSAY_KAFKA_SESSION_TIMEOUT_S": "6"}
         roles = ["all"] if args.compute == 0 else ["index"] + ["compute"] * args.compute
         for i, role in enumerate(roles):
+            shutil.rmtree(out_dir / f"w{i}", ignore_errors=True)  # a fresh store: every source is written
             workers.append(start_worker(env, role, out_dir / f"w{i}", out_dir / f"worker{i}.log"))
         for proc, url in workers:
             wait_ready(url, proc)

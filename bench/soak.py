@@ -56,11 +56,20 @@ from processors.validate import content_version  # noqa: E402
 from tests.integration.corpus import RealDoc, real_documents  # noqa: E402
 
 
-def rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory: total, anonymous (the heaps: what a leak grows) and file-backed (mapped
+    files, mostly the store's segments: page cache the kernel reclaims as needed)."""
+    fields = {"VmRSS:": "rss_mb", "RssAnon:": "rss_anon_mb", "RssFile:": "rss_file_mb"}
+    found = {name: float("nan") for name in fields.values()}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        key = line.split(maxsplit=1)[0] if line else ""
+        if key in fields:
+            found[fields[key]] = round(int(line.split()[1]) / 1024, 1)
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    return memory_mb(pid)["rss_mb"]
 
 
 def revision(doc: RealDoc, n: int) -> tuple[str, bytes, str]:
@@ -289,13 +298,13 @@ def soak(p: Pipeline, revs: Revisions, rate: float, seconds: float, sample_s: fl
             last_window = now
             with p.tracker.lock:
                 finished = p.tracker.finished - finished_before
-            sample = {"t_s": round(elapsed, 1), "rss_mb": round(rss_mb(p.worker.pid), 1), "lag": lags,
+            sample = {"t_s": round(elapsed, 1), **memory_mb(p.worker.pid), "lag": lags,
                       "lag_total": sum(lags.values()), "produced": sent, "finished": finished,
                       "latency_p50_s": round(float(np.percentile(lat, 50)), 3) if lat else None,
                       "latency_p99_s": round(float(np.percentile(lat, 99)), 3) if lat else None,
                       "latency_n": len(lat)}
             samples.append(sample)
-            print(f"[soak] t={elapsed:6.0f}s rss={sample['rss_mb']:.0f}MB lag={lags} "
+            print(f"[soak] t={elapsed:6.0f}s rss={sample['rss_mb']:.0f}MB (anon {sample['rss_anon_mb']:.0f}) lag={lags} "
                   f"p99={sample['latency_p99_s']}s finished={finished}/{sent}", flush=True)
             next_sample += sample_s
             if p.worker.poll() is not None:
@@ -307,7 +316,15 @@ def soak(p: Pipeline, revs: Revisions, rate: float, seconds: float, sample_s: fl
 def summarize(samples: list[dict[str, Any]], p: Pipeline, warmup_s: float, soak_started: float,
               soak_ended: float) -> dict[str, Any]:
     after = [s for s in samples if s["t_s"] >= warmup_s] or samples
-    rss_start, rss_end = after[0]["rss_mb"], samples[-1]["rss_mb"]
+    # Means over a minute at each end: the file-backed part saws up and down as segments are
+    # written and merged, and one sample at each end would measure where the saw happened to be.
+    def level(window: list[dict[str, Any]], what: str) -> float:
+        return round(float(np.mean([s[what] for s in window])), 1)
+
+    span = max(1, int(60 // max(1.0, samples[1]["t_s"] - samples[0]["t_s"]))) if len(samples) > 1 else 1
+    first, last = after[:span], samples[-span:]
+    rss_start, rss_end = level(first, "rss_mb"), level(last, "rss_mb")
+    anon_start, anon_end = level(first, "rss_anon_mb"), level(last, "rss_anon_mb")
     lat = p.tracker.latencies(soak_started, soak_ended + 1)
     lags = [s["lag_total"] for s in samples]
     half = len(lags) // 2
@@ -315,6 +332,9 @@ def summarize(samples: list[dict[str, Any]], p: Pipeline, warmup_s: float, soak_
         "rss_mb_after_warmup": rss_start, "rss_mb_end": rss_end,
         "rss_growth_pct": round(100 * (rss_end - rss_start) / rss_start, 2),
         "rss_mb_max": max(s["rss_mb"] for s in samples),
+        "rss_anon_mb_after_warmup": anon_start, "rss_anon_mb_end": anon_end,
+        "rss_anon_growth_pct": round(100 * (anon_end - anon_start) / anon_start, 2),
+        "rss_file_mb_range": [min(s["rss_file_mb"] for s in after), max(s["rss_file_mb"] for s in after)],
         "lag_max": max(lags), "lag_end": lags[-1],
         "lag_mean_first_half": round(float(np.mean(lags[:half])), 1) if half else None,
         "lag_mean_second_half": round(float(np.mean(lags[half:])), 1),
@@ -324,6 +344,7 @@ def summarize(samples: list[dict[str, Any]], p: Pipeline, warmup_s: float, soak_
         "latency_inputs": len(lat),
         "outcomes": dict(p.tracker.outcomes), "produce_errors": len(p.tracker.errors),
         "targets": {"rss_growth_below_5pct": (rss_end - rss_start) / rss_start < 0.05,
+                    "anon_growth_below_5pct": (anon_end - anon_start) / anon_start < 0.05,
                     "lag_bounded": lags[-1] <= max(10, 2 * (float(np.mean(lags[:half])) if half else lags[-1]))},
     }
 
@@ -340,8 +361,10 @@ def chart(samples: list[dict[str, Any]], warmup_s: float, path: Path) -> None:
     axes[0].plot(t, [s["lag"][POINTS_PENDING] for s in samples], label="points.pending")
     axes[0].set_ylabel("consumer lag (messages)")
     axes[0].legend()
-    axes[1].plot(t, [s["rss_mb"] for s in samples], color="tab:red")
-    axes[1].set_ylabel("worker RSS (MB)")
+    axes[1].plot(t, [s["rss_mb"] for s in samples], color="tab:red", label="RSS")
+    axes[1].plot(t, [s["rss_anon_mb"] for s in samples], color="tab:purple", label="anonymous (heaps)")
+    axes[1].set_ylabel("worker memory (MB)")
+    axes[1].legend()
     nan = float("nan")
     axes[2].plot(t, [s["latency_p99_s"] if s["latency_p99_s"] is not None else nan for s in samples],
                  color="tab:green", label="p99")
