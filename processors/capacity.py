@@ -208,15 +208,15 @@ class CapacityAdvisor:
         return None, "none"
 
     def _learn(self, window: WindowAggregate, obs: Observation) -> None:
-        learn = self.config.learn
         if obs.saturated and obs.processed_rate > 0:
-            rate = obs.processed_rate / obs.workers
-            self.measured = rate if self.measured is None else (1 - learn) * self.measured + learn * rate
+            self.measured = self._blend(self.measured, obs.processed_rate / obs.workers)
         if window.busy_s > 0 and window.documents > 0:
-            per_busy = window.documents / window.busy_s
-            self.per_busy_s = per_busy if self.per_busy_s is None else (1 - learn) * self.per_busy_s + learn * per_busy
-            share = min(window.embed_s / window.busy_s, 1.0)
-            self.embed_share = share if self.embed_share is None else (1 - learn) * self.embed_share + learn * share
+            self.per_busy_s = self._blend(self.per_busy_s, window.documents / window.busy_s)
+            self.embed_share = self._blend(self.embed_share, min(window.embed_s / window.busy_s, 1.0))
+
+    def _blend(self, old: float | None, new: float) -> float:
+        """A new measurement weighed in with ``config.learn`` (the first one taken as it is)."""
+        return new if old is None else (1 - self.config.learn) * old + self.config.learn * new
 
     def _capacity_reason(self, per_worker: float | None, source: CapacitySource) -> str:
         if per_worker is None:
