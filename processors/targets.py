@@ -113,13 +113,10 @@ class TargetTracker:
             before = self.breached[name]
             now = 0 if check.met else before + 1
             self.breached[name] = now
-            severity = self._severity(before, now)
+            severity = streak_severity(before, now, self.critical_after)
             if severity is not None:
                 alerts.append(self._alert(check, window, severity, now, worker))
         return alerts
-
-    def _severity(self, before: int, now: int) -> Severity | None:
-        return streak_severity(before, now, self.critical_after)
 
     def _alert(self, check: TargetCheck, window: WindowAggregate, severity: Severity,
                streak: int, worker: str | None) -> Alert:
