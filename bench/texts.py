@@ -48,7 +48,7 @@ def pattern_texts(n: int, cache_dir: Path = DEFAULT_CACHE) -> list[str]:
             continue
         doc = Document(id=str(path), type="code", language="python", uri=str(path), content=source,
                        version=hashlib.sha256(source.encode()).hexdigest()[:16])
-        for record in extract_patterns(doc):
+        for record in extract_patterns(doc).patterns:
             texts.setdefault(record.text)
             if len(texts) >= n:
                 break
