@@ -7,7 +7,8 @@ asks a running worker through this API instead of opening the store itself.
 * ``GET /ready``: 200 when partitions are assigned, the store and models are loaded and no agent
   is stalled, waiting on an outage or crashed; 503 with the reasons otherwise;
 * ``GET /stats``: what the live page shows (:func:`stats_body`), as JSON;
-* ``GET /search``: semantic search; each one is timed and published as a ``query`` metric event.
+* ``GET /search``: semantic search (``q``, ``k``, filters; ``ef`` = HNSW beam width, ``exact=true``
+  = full scan); each one is timed and published as a ``query`` metric event.
 
 The live page (``/``, ``/dashboard``, ``/events``) is in :mod:`streams.live_page`.
 """
@@ -24,7 +25,8 @@ import numpy as np
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from infra.qdrant.base import SearchFilter, VectorStore
+from infra.errors import StoreError
+from infra.qdrant.base import SearchFilter, SearchParams, VectorStore
 from processors.live import LiveStats
 from schemas.metrics import QueryMetric
 from streams.health import WorkerHealth
@@ -67,10 +69,26 @@ def search_filter(type_: str | None = None, min_quality: float | None = None, la
     return SearchFilter(equals=equals, min_quality=min_quality)
 
 
-async def run_search(ctx: WebContext, query: str, k: int, flt: SearchFilter) -> list[dict[str, Any]]:
+def search_params(ef: str | None = None, exact: str | None = None) -> SearchParams | None:
+    """``ef`` and ``exact`` as given in a query string (``exact``: 1/true/yes); ``None`` when neither is set.
+
+    Raises:
+        ValueError: ``ef`` is not an integer or ``exact`` not a boolean word.
+        StoreError: ``ef`` out of range.
+    """
+    if not ef and not exact:
+        return None
+    flag = (exact or "false").strip().lower()
+    if flag not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"exact must be true or false, got {exact!r}")
+    return SearchParams(hnsw_ef=int(ef) if ef else None, exact=flag in ("1", "true", "yes"))
+
+
+async def run_search(ctx: WebContext, query: str, k: int, flt: SearchFilter,
+                     params: SearchParams | None = None) -> list[dict[str, Any]]:
     assert ctx.store is not None
     vector: np.ndarray = await ctx.embed_query(query)
-    hits = await asyncio.to_thread(ctx.store.search, vector.tolist(), k, flt)
+    hits = await asyncio.to_thread(ctx.store.search, vector.tolist(), k, flt, params)
     return [{"id": h.id, "score": h.score, "payload": h.payload} for h in hits]
 
 
@@ -108,12 +126,13 @@ def register_web(app: faust.App, ctx: WebContext) -> None:
                 flt = search_filter(request.query.get("type"), float(min_q) if min_q else None,
                                     request.query.get("language"), request.query.get("set_id"),
                                     request.query.get("kind"), request.query.get("source_id"))
-            except ValueError as exc:
+                params = search_params(request.query.get("ef"), request.query.get("exact"))
+            except (ValueError, StoreError) as exc:
                 return self.json({"error": f"bad parameter: {exc}"}, status=400)
             if not 1 <= k <= 1000:
                 return self.json({"error": "k must be between 1 and 1000"}, status=400)
             started = time.perf_counter()
-            hits = await run_search(ctx, q, k, flt)
+            hits = await run_search(ctx, q, k, flt, params)
             if ctx.on_query is not None:
                 ctx.on_query(QueryMetric(took_s=round(time.perf_counter() - started, 6), hits=len(hits), k=k,
                                          worker=ctx.worker, emitted_at=time.time()))

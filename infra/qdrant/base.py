@@ -16,7 +16,7 @@ import numpy as np
 from infra.errors import StoreError
 from schemas.points import PointRecord, StoredPoint
 
-__all__ = ["PointRecord", "SearchFilter", "SearchHit", "StoredPoint", "VectorStore"]
+__all__ = ["IndexStatus", "PointRecord", "SearchFilter", "SearchHit", "SearchParams", "StoredPoint", "VectorStore"]
 
 # Payload fields with an index; filters on these are cheap.
 INDEXED_FIELDS: dict[str, str] = {
@@ -123,6 +123,35 @@ class SearchFilter:
     min_quality: float | None = None
 
 
+MAX_HNSW_EF = 10_000
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """How hard one search looks, the same on both backends.
+
+    ``hnsw_ef``: the HNSW beam width for this search (``None``: the store's default, ``ef_construct``);
+    wider finds more of the true top-k at more cost (``bench/query.py`` measures the trade).
+    ``exact``: skip the index and scan every (matching) vector: recall 1, cost linear in the points.
+    """
+
+    hnsw_ef: int | None = None
+    exact: bool = False
+
+    def __post_init__(self) -> None:
+        if self.hnsw_ef is not None and not (isinstance(self.hnsw_ef, int) and 1 <= self.hnsw_ef <= MAX_HNSW_EF):
+            raise StoreError(f"hnsw_ef must be an integer from 1 to {MAX_HNSW_EF}, got {self.hnsw_ef!r}")
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How much of a store the HNSW index covers: searches over unindexed vectors scan them."""
+
+    points: int
+    segments: int
+    indexed_vectors: int
+
+
 class VectorStore(ABC):
     """One collection of pattern vectors (cosine distance, fixed dimension)."""
 
@@ -141,12 +170,17 @@ class VectorStore(ABC):
         """Every point of one source: to find stale points, and to reuse vectors of unchanged texts."""
 
     @abstractmethod
-    def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None) -> list[SearchHit]:
-        """Top-k by cosine similarity, best first."""
+    def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None,
+               params: SearchParams | None = None) -> list[SearchHit]:
+        """Top-k by cosine similarity, best first; ``params``: beam width or exact scan."""
 
     @abstractmethod
     def count(self, flt: SearchFilter | None = None) -> int:
         """Exact number of points (matching the filter)."""
+
+    @abstractmethod
+    def index_status(self) -> IndexStatus:
+        """Points, segments and how many vectors the HNSW index covers."""
 
     def optimize(self) -> None:
         """Build pending indexes now, where the backend does not do so by itself (default: no-op)."""

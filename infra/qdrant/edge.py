@@ -25,11 +25,13 @@ import qdrant_edge as qe
 
 from infra.errors import StoreError
 from infra.qdrant.base import (
+    IndexStatus,
     HNSW_FULL_SCAN_THRESHOLD_KB,
     INDEXED_FIELDS,
     PointRecord,
     SearchFilter,
     SearchHit,
+    SearchParams,
     StoredPoint,
     stored_vector,
     VectorStore,
@@ -195,12 +197,14 @@ class EdgeStore(VectorStore):
             if offset is None:
                 return out
 
-    def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None) -> list[SearchHit]:
+    def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None,
+               params: SearchParams | None = None) -> list[SearchHit]:
         query = vector_as_floats(vector, self.dim)
         if k < 1:
             return []
         request = qe.QueryRequest(
-            limit=k, query=qe.Query.Nearest(query), filter=_edge_filter(flt), with_payload=True, with_vector=False
+            limit=k, query=qe.Query.Nearest(query), filter=_edge_filter(flt), with_payload=True, with_vector=False,
+            params=None if params is None else qe.SearchParams(hnsw_ef=params.hnsw_ef, exact=params.exact),
         )
         with self._guard("search") as shard:
             hits = shard.query(request)
@@ -209,6 +213,12 @@ class EdgeStore(VectorStore):
     def count(self, flt: SearchFilter | None = None) -> int:
         with self._guard("count") as shard:
             return int(shard.count(qe.CountRequest(exact=True, filter=_edge_filter(flt))))
+
+    def index_status(self) -> IndexStatus:
+        with self._guard("info") as shard:
+            info = shard.info()
+        return IndexStatus(points=int(info.points_count), segments=int(info.segments_count),
+                           indexed_vectors=int(info.indexed_vectors_count))
 
     def optimize(self) -> None:
         """Merge segments and build the HNSW index; blocks all other calls while it runs."""

@@ -19,10 +19,12 @@ from qdrant_client import models as qm
 
 from infra.errors import ConfigError, StoreError
 from infra.qdrant.base import (
+    IndexStatus,
     INDEXED_FIELDS,
     PointRecord,
     SearchFilter,
     SearchHit,
+    SearchParams,
     StoredPoint,
     stored_vector,
     VectorStore,
@@ -201,7 +203,8 @@ class ServerStore(VectorStore):
             if offset is None:
                 return out
 
-    def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None) -> list[SearchHit]:
+    def search(self, vector: Sequence[float], k: int = 10, flt: SearchFilter | None = None,
+               params: SearchParams | None = None) -> list[SearchHit]:
         query = vector_as_floats(vector, self.dim)
         if k < 1:
             return []
@@ -210,6 +213,7 @@ class ServerStore(VectorStore):
                 self.collection,
                 query=query,
                 query_filter=_qdrant_filter(flt),
+                search_params=None if params is None else qm.SearchParams(hnsw_ef=params.hnsw_ef, exact=params.exact),
                 limit=k,
                 with_payload=True,
                 with_vectors=False,
@@ -219,6 +223,13 @@ class ServerStore(VectorStore):
     def count(self, flt: SearchFilter | None = None) -> int:
         with self._guard("count"):
             return int(self.client.count(self.collection, count_filter=_qdrant_filter(flt), exact=True).count)
+
+    def index_status(self) -> IndexStatus:
+        with self._guard("collection info"):
+            info = self.client.get_collection(self.collection)
+        # Local mode (":memory:", a path) keeps no segments or index: it reports none.
+        return IndexStatus(points=int(info.points_count or 0), segments=int(info.segments_count or 0),
+                           indexed_vectors=int(info.indexed_vectors_count or 0))
 
     def close(self) -> None:
         if self._closed:

@@ -50,14 +50,19 @@ def produce(paths: tuple[str, ...], quiet: bool) -> None:
 @click.option("--set-id", default=None, help="Only patterns of this set (its files' and the set's own)")
 @click.option("--kind", default=None, help="Only this pattern kind, e.g. design_pattern, set, function")
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--ef", type=click.IntRange(1, 10_000), default=None,
+              help="HNSW beam width for this search (default: the store's); wider finds more, costs more")
+@click.option("--exact", is_flag=True, help="Scan every vector instead of the index (recall 1, slow on big stores)")
 @click.option("--json", "as_json", is_flag=True, help="Print raw JSON hits")
 def search(text: str, type_: str | None, min_quality: float | None, language: str | None, set_id: str | None,
-           kind: str | None, k: int, as_json: bool) -> None:
+           kind: str | None, k: int, ef: int | None, exact: bool, as_json: bool) -> None:
     """Semantic search over the indexed patterns."""
+    from infra.qdrant.base import SearchParams
     from streams.search import search_patterns
 
+    params = SearchParams(hnsw_ef=ef, exact=exact) if ef is not None or exact else None
     hits = search_patterns(settings(), text, k=k, type_=type_, min_quality=min_quality, language=language,
-                           set_id=set_id, kind=kind)
+                           set_id=set_id, kind=kind, params=params)
     if as_json:
         for h in hits:
             click.echo(orjson.dumps(h))

@@ -137,6 +137,12 @@ def test_documents_flow_to_qdrant_and_enriched_events(topics, start_worker):
     hits = search(worker, "retry a call with exponential backoff", k=3, type="code")
     assert "retry_with_backoff" in hits[0]["payload"]["name"]
     assert hits[0]["payload"]["set_id"] == "set-a"
+    for params in ({"exact": "true"}, {"ef": 64}):  # the same top hits by full scan or a given beam width
+        again = search(worker, "retry a call with exponential backoff", k=3, type="code", **params)
+        assert [h["id"] for h in again] == [h["id"] for h in hits], params
+    for bad in ({"ef": 0}, {"ef": "wide"}, {"exact": "maybe"}):
+        resp = httpx.get(f"{worker.url}/search", params={"q": "retry", **bad}, timeout=30)
+        assert resp.status_code == 400 and "bad parameter" in resp.json()["error"], (bad, resp.text)
     assert httpx.get(f"{worker.url}/stats").json()["points"] == total
     assert "assay_documents_total" in httpx.get(f"{worker.url}/metrics").text
 

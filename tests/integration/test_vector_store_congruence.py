@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-from infra.qdrant.base import PointRecord, SearchFilter, VectorStore
+from infra.errors import StoreError
+from infra.qdrant.base import PointRecord, SearchFilter, SearchParams, VectorStore
 from infra.qdrant.edge import EdgeStore
 from infra.qdrant.server import ServerStore
 
@@ -102,3 +103,61 @@ def test_every_backend_answers_the_same(stores: dict[str, VectorStore]) -> None:
                 assert [h.id for h in a] == [h.id for h in b], (label, flt)
                 assert np.allclose([h.score for h in a], [h.score for h in b], atol=1e-4), (label, flt)
                 assert [h.payload for h in a] == [h.payload for h in b], (label, flt)
+
+
+def brute_force(points: dict[str, np.ndarray], q: np.ndarray, k: int) -> list[str]:
+    ids = list(points)
+    m = np.stack([points[i] for i in ids])
+    scores = (m / np.linalg.norm(m, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
+    return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+@pytest.mark.filterwarnings("ignore:Local mode performs exact")
+def test_search_params_mean_the_same_on_every_backend(stores: dict[str, VectorStore]) -> None:
+    """An exact search is the brute-force top-k everywhere; a beam width is accepted everywhere."""
+    upserts, deletes = script()
+    for store in stores.values():
+        for batch in upserts:
+            store.upsert(batch)
+        for ids in deletes:
+            store.delete(ids)
+        store.optimize()
+    any_store = next(iter(stores.values()))
+    live = {p.id: np.asarray(p.vector) for src in SOURCES for p in any_store.points_of_source(src, with_vectors=True)}
+    queries = np.random.default_rng(5).normal(size=(6, DIM)).astype(np.float32)
+    for name, store in stores.items():
+        status = store.index_status()
+        assert status.points == store.count() == len(live), name
+        for q in queries:
+            exact = store.search(q.tolist(), k=10, params=SearchParams(exact=True))
+            assert [h.id for h in exact] == brute_force(live, q, 10), name
+            wide = store.search(q.tolist(), k=10, params=SearchParams(hnsw_ef=256))
+            assert [h.id for h in wide] == [h.id for h in exact], name  # no index on so few points: a scan
+    with pytest.raises(StoreError):
+        SearchParams(hnsw_ef=0)
+
+
+def test_beam_width_reaches_the_edge_index(tmp_path: Path) -> None:
+    """On an indexed Edge shard a narrow beam misses true neighbours that a wide one and an exact scan find."""
+    dim, n = 384, 8_000  # 12 MB of vectors: above the full-scan threshold, so optimize() builds HNSW
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"hnsw-{i}")) for i in range(n)]
+    store = EdgeStore(tmp_path / "edge", dim, n)
+    try:
+        for s in range(0, n, 1_000):
+            store.upsert([PointRecord(ids[i], vectors[i].tolist(), {"source_id": "s"}) for i in range(s, min(s + 1_000, n))])
+        store.optimize()
+        status = store.index_status()
+        assert status.points == n and status.indexed_vectors == n, status
+        points = dict(zip(ids, vectors))
+        found = {"ef=10": 0, "ef=512": 0, "exact": 0}
+        params = {"ef=10": SearchParams(hnsw_ef=10), "ef=512": SearchParams(hnsw_ef=512), "exact": SearchParams(exact=True)}
+        for q in rng.normal(size=(40, dim)).astype(np.float32):
+            truth = set(brute_force(points, q, 10))
+            for label, p in params.items():
+                found[label] += len(truth & {h.id for h in store.search(q.tolist(), k=10, params=p)})
+        assert found["exact"] == 400, found
+        assert found["ef=10"] < found["ef=512"], found
+    finally:
+        store.close()
