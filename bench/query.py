@@ -36,11 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import qdrant_edge as qe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra.qdrant.base import PointRecord, SearchFilter, hnsw_params_for  # noqa: E402
+from infra.qdrant.base import PointRecord, SearchFilter, SearchParams, hnsw_params_for  # noqa: E402
 from infra.qdrant.edge import EdgeStore  # noqa: E402
 
 DIM = 384
@@ -182,19 +181,16 @@ def summary(times: list[float], found: int, expected: int) -> dict[str, Any]:
 
 
 def sweep_ef(store: EdgeStore, queries: np.ndarray, truth: np.ndarray, efs: list[int]) -> dict[str, Any]:
-    """Unfiltered searches with ``hnsw_ef`` set, and Edge's own exact search: raw Edge calls on the
-    store's shard, as EdgeStore.search makes them, since ``VectorStore.search`` has no search params."""
+    """Unfiltered searches with ``hnsw_ef`` set, and the store's exact search (``SearchParams``)."""
     out = {}
-    for label, params in [(f"ef={e}", qe.SearchParams(hnsw_ef=e)) for e in efs] + [("exact", qe.SearchParams(exact=True))]:
+    for label, params in [(f"ef={e}", SearchParams(hnsw_ef=e)) for e in efs] + [("exact", SearchParams(exact=True))]:
         times, found = [], 0
         for q, t in zip(queries, truth):
+            v = q.tolist()
             t0 = time.perf_counter()
-            req = qe.QueryRequest(limit=K, query=qe.Query.Nearest(q.tolist()), with_payload=True, with_vector=False,
-                                  params=params)
-            with store._lock:
-                hits = store._shard.query(req)
+            hits = store.search(v, K, None, params)
             times.append((time.perf_counter() - t0) * 1000)
-            found += len({int(i) for i in t} & {uuid.UUID(str(h.id)).int - 1 for h in hits})
+            found += len({int(i) for i in t} & {uuid.UUID(h.id).int - 1 for h in hits})
         out[label] = summary(times, found, K * len(queries))
     return out
 
@@ -212,6 +208,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "loadavg": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M")},
         "bench_arrays_mb": round((corpus.vectors.nbytes + queries.nbytes) / 2**20, 1), "rss_before_store_mb": rss_mb(),
     }
+    partial = args.out / f"query-{args.points}.partial.json"
+
+    def checkpoint(step: str) -> None:  # a long run stopped midway still leaves what it measured
+        partial.write_text(json.dumps(result, indent=2, default=float))
+        print(f"{time.strftime('%H:%M:%S')} {step}", flush=True)
+
     store = EdgeStore(data, DIM, expected_points=args.points)
     try:
         upsert_s = 0.0
@@ -224,17 +226,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             "rss_mb": rss_mb()}
         result["selectivity"] = {name: round(store.count(None if name == "none" else f) / args.points, 4)
                                  for name, f in FILTERS.items()}
+        checkpoint("upserted")
         for phase in ("before", "after"):
             if phase == "after":
                 t = time.perf_counter()
                 store.optimize()
                 result["optimize"] = {"seconds": round(time.perf_counter() - t, 2), "rss_mb": rss_mb()}
-            shard = store._shard.info()  # segment counts: EdgeStore has no public accessor for them
-            result[phase] = {"segments": shard.segments_count, "indexed_vectors": shard.indexed_vectors_count,
+                checkpoint("optimized")
+            status = store.index_status()
+            result[phase] = {"segments": status.segments, "indexed_vectors": status.indexed_vectors,
                              "search": {name: run_queries(store, queries, flt, truth[name])
                                         for name, flt in FILTERS.items()},
                              "rss_mb": rss_mb()}
-            print(f"{phase} optimization: searched", flush=True)
+            checkpoint(f"{phase} optimization: searched")
         result["after"]["ef_sweep"] = sweep_ef(store, queries, truth["none"], args.ef)
         result["disk_mb"] = round(sum(f.stat().st_blocks * 512 for f in data.rglob("*") if f.is_file()) / 2**20, 1)
     finally:
@@ -305,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out / f"query-{args.points}"
     path.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float))
     plot(result, path.with_suffix(".png"))
+    path.with_suffix(".partial.json").unlink(missing_ok=True)
     print(f"\nwrote {path}.json and .png")
     return 0
 
