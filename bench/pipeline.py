@@ -93,6 +93,15 @@ class RssSampler(threading.Thread):
         return max((s[pid] for _, s in self.samples if pid in s), default=0.0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_worker(env: dict[str, str], role: str, data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -174,16 +183,17 @@ def inference_ceiling(texts: list[str], env: dict[str, str], clients: int) -> fl
         proc.wait(timeout=30)
 
 
-def sentence_transformers_rate(texts: list[str]) -> float:
+def sentence_transformers_rate(texts: list[str]) -> tuple[float, float]:
+    """Texts/s and CPU ms per text of sentence-transformers fp32 (all threads of this process)."""
     from sentence_transformers import SentenceTransformer
 
     from inference.factory import default_model_path
 
     model = SentenceTransformer(str(default_model_path()), device="cpu")
     model.encode(texts[:64], batch_size=32)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model.encode(texts, batch_size=32, normalize_embeddings=True)
-    return len(texts) / (time.perf_counter() - started)
+    return len(texts) / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / len(texts)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -221,6 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all", linger_ms=5,
                                  max_request_size=2_000_000)
         started = time.time()
+        cpu_at_start = {p.pid: cpu_seconds(p.pid) for p, _ in workers}
         for sid, value in docs:
             producer.send(specs[SOURCES_RAW].name, key=sid.encode(), value=value)
         producer.flush(120)
@@ -232,6 +243,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         metrics = consume(conf, specs[PIPELINE_METRICS].name, 1, done, args.timeout)
         finished = time.time()
+        worker_cpu_s = sum(cpu_seconds(pid) - c for pid, c in cpu_at_start.items())
         sampler.stop_event.set()
         documents = [m for m in metrics if m.get("type") == "document"]
         last = {m["source_id"]: m for m in documents}
@@ -267,6 +279,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "e2e_patterns_per_s": round(e2e, 1), "e2e_documents_per_s": round(len(docs) / (end - started), 2),
         "latency_p50_s": round(pct(latency, 50), 2), "latency_p99_s": round(pct(latency, 99), 2),
         "stage_s": {k: round(v, 2) for k, v in sorted(stage_s.items())},
+        # CPU per pattern moves far less with the neighbours' load than patterns/s does
+        "worker_cpu_s": round(worker_cpu_s, 1), "worker_cpu_ms_per_pattern": round(1000 * worker_cpu_s / max(patterns, 1), 2),
         "worker_rss_peak_mb": {f"{role}{i}": round(sampler.peak(p.pid), 1) for i, ((p, _), role) in
                                enumerate(zip(workers, roles))},
         "outcomes": {o: sum(1 for m in last.values() if m["outcome"] == o) for o in
@@ -277,7 +291,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["inference_server_texts_per_s"] = round(inference_ceiling(texts, env, args.clients), 1)
     if not args.skip_st:
         sample = [texts[i] for i in rng.choice(len(texts), size=min(args.st_sample, len(texts)), replace=False)]
-        result["sentence_transformers_texts_per_s"] = round(sentence_transformers_rate(sample), 1)
+        rate, cpu_ms = sentence_transformers_rate(sample)
+        result["sentence_transformers_texts_per_s"] = round(rate, 1)
+        result["sentence_transformers_cpu_ms_per_text"] = round(cpu_ms, 2)
+        # at equal CPU: how many patterns the whole pipeline indexes per text ST embeds
+        result["cpu_ratio_vs_sentence_transformers"] = round(cpu_ms / result["worker_cpu_ms_per_pattern"], 2)
         result["e2e_vs_sentence_transformers"] = round(e2e / result["sentence_transformers_texts_per_s"], 2)
     if "inference_server_texts_per_s" in result:
         result["e2e_share_of_ceiling"] = round(e2e / result["inference_server_texts_per_s"], 3)
