@@ -53,6 +53,17 @@ def script() -> tuple[list[list[PointRecord]], list[list[str]]]:
     return upserts, deletes
 
 
+def run_script(stores: dict[str, VectorStore]) -> None:
+    """The same upserts, overwrites and deletes on every store, then its index built."""
+    upserts, deletes = script()
+    for store in stores.values():
+        for batch in upserts:
+            store.upsert(batch)
+        for ids in deletes:
+            store.delete(ids)
+        store.optimize()
+
+
 @pytest.fixture
 def stores(tmp_path: Path) -> Iterator[dict[str, VectorStore]]:
     opened: dict[str, VectorStore] = {"edge": EdgeStore(tmp_path / "edge", DIM, 1_000)}
@@ -73,13 +84,7 @@ def stores(tmp_path: Path) -> Iterator[dict[str, VectorStore]]:
 
 
 def test_every_backend_answers_the_same(stores: dict[str, VectorStore]) -> None:
-    upserts, deletes = script()
-    for store in stores.values():
-        for batch in upserts:
-            store.upsert(batch)
-        for ids in deletes:
-            store.delete(ids)
-        store.optimize()
+    run_script(stores)
     reference_name, reference = next(iter(stores.items()))
     queries = np.random.default_rng(11).normal(size=(8, DIM)).astype(np.float32)
     for name, store in stores.items():
@@ -115,13 +120,7 @@ def brute_force(points: dict[str, np.ndarray], q: np.ndarray, k: int) -> list[st
 @pytest.mark.filterwarnings("ignore:Local mode performs exact")
 def test_search_params_mean_the_same_on_every_backend(stores: dict[str, VectorStore]) -> None:
     """An exact search is the brute-force top-k everywhere; a beam width is accepted everywhere."""
-    upserts, deletes = script()
-    for store in stores.values():
-        for batch in upserts:
-            store.upsert(batch)
-        for ids in deletes:
-            store.delete(ids)
-        store.optimize()
+    run_script(stores)
     any_store = next(iter(stores.values()))
     live = {p.id: np.asarray(p.vector) for src in SOURCES for p in any_store.points_of_source(src, with_vectors=True)}
     queries = np.random.default_rng(5).normal(size=(6, DIM)).astype(np.float32)
