@@ -459,3 +459,44 @@ async def test_a_text_repeated_in_one_request_is_embedded_once() -> None:
     np.testing.assert_array_equal(out, expected(texts))
     assert sorted(emb.tokenized) == ["def __init__(self): pass", "other", "third"]
     assert stats["repeated_texts"] == 2 and stats["texts"] == 3
+
+
+@async_test
+async def test_the_next_batch_is_handed_over_while_the_last_is_in_the_model() -> None:
+    gate = threading.Event()
+    emb = HashEmbedder(gate=gate)
+    emb.concurrent_calls = 2  # what the ONNX CPU embedder declares; the batcher follows it by default
+    reg = CollectorRegistry()
+    async with EmbeddingBatcher(emb, max_batch_tokens=512, max_batch_size=1, registry=reg) as b:
+        tasks = [asyncio.create_task(b.embed([f"text {i}"])) for i in range(3)]
+        await until(lambda: len(emb.batches) == 2)  # two batches in the model at once, the gate still shut
+        await until(lambda: b.queue_depth() == 1)
+        assert reg.get_sample_value("assay_inference_batches_in_flight") == 2
+        await asyncio.sleep(0.05)
+        assert len(emb.batches) == 2  # never more than two
+        gate.set()
+        for i, task in enumerate(tasks):
+            np.testing.assert_array_equal(await task, expected([f"text {i}"]))
+    assert len(emb.threads) == 2
+    assert reg.get_sample_value("assay_inference_batches_in_flight") == 0
+
+
+@async_test
+async def test_stop_fails_every_batch_in_flight_and_the_queue() -> None:
+    gate = threading.Event()
+    emb = HashEmbedder(gate=gate)
+    b = EmbeddingBatcher(emb, max_batch_tokens=512, max_batch_size=1, batches_in_flight=2, registry=CollectorRegistry())
+    await b.start()
+    tasks = [asyncio.create_task(b.embed([f"text {i}"])) for i in range(4)]
+    await until(lambda: len(emb.batches) == 2 and b.queue_depth() == 2)
+    await b.stop()
+    for task in tasks:
+        with pytest.raises(InferenceError):
+            await task
+    gate.set()
+    assert len(emb.batches) == 2
+
+
+def test_batches_in_flight_is_validated() -> None:
+    with pytest.raises(ValueError):
+        EmbeddingBatcher(HashEmbedder(), batches_in_flight=-1, registry=CollectorRegistry())
