@@ -12,10 +12,7 @@ Rows, cumulative (each adds one change to the row above), all through ``Embeddin
 * ``+runs512`` — session calls of at most 512 padded tokens instead of half a batch per worker
   (up to 4,096 tokens).
 * ``+no-mask`` — a graph without attention mask, one token length per call (flash attention,
-  no padding).
-* ``+in-flight`` — the batcher hands the next batch over while the last finishes (two batches in
-  flight, the ONNX CPU embedder's ``concurrent_calls``): today's default. Every row above runs one
-  batch at a time, as the batcher did when it was measured.
+  no padding): today's default.
 
 Up to ``+tok-once`` each worker gets half of every batch in one session call, as before.
 References, not cumulative: ``intra2`` (the default, but one session call at a time with 2
@@ -51,7 +48,7 @@ from bench.texts import DEFAULT_CACHE, pattern_texts  # noqa: E402
 from inference.base import Embedder, Encoding  # noqa: E402
 from inference.onnx_backend import OnnxEmbedder  # noqa: E402
 
-STEPS = ["before", "rowq", "+fusions", "-skipln", "+tok-once", "+runs512", "+no-mask", "+in-flight", "intra2",
+STEPS = ["before", "rowq", "+fusions", "-skipln", "+tok-once", "+runs512", "+no-mask", "intra2",
          "pertensor-batched"]
 WHOLE = 1 << 30  # run_tokens: no cap, half a batch per worker
 
@@ -112,16 +109,12 @@ def make_embedders(graphs: dict[str, Path]) -> dict[str, Embedder]:
         "+tok-once": mk(OnnxEmbedder, "rowq-masked", disabled_optimizers=off, run_tokens=WHOLE),
         "+runs512": mk(OnnxEmbedder, "rowq-masked", disabled_optimizers=off),
         "+no-mask": mk(OnnxEmbedder, "rowq", disabled_optimizers=off),
-        "+in-flight": mk(OnnxEmbedder, "rowq", disabled_optimizers=off),
         "intra2": mk(OnnxEmbedder, "rowq", disabled_optimizers=off, intra_op=True),
         "pertensor-batched": mk(TokenizeTwice, "pertensor", run_tokens=WHOLE),
     }
 
 
-IN_FLIGHT = {"+in-flight": 2}  # batches handed to the model at once; 1 for every other row
-
-
-async def through_batcher(embedder: Embedder, requests: list[list[str]], callers: int, in_flight: int = 1) -> np.ndarray:
+async def through_batcher(embedder: Embedder, requests: list[list[str]], callers: int) -> np.ndarray:
     from prometheus_client import CollectorRegistry
 
     from inference.batcher import EmbeddingBatcher
@@ -133,7 +126,7 @@ async def through_batcher(embedder: Embedder, requests: list[list[str]], callers
         for k in todo:
             out[k] = await b.embed(requests[k])
 
-    async with EmbeddingBatcher(embedder, registry=CollectorRegistry(), batches_in_flight=in_flight) as b:
+    async with EmbeddingBatcher(embedder, registry=CollectorRegistry()) as b:
         await asyncio.gather(*(caller(b) for _ in range(callers)))
     return np.concatenate(out)  # type: ignore[arg-type]
 
@@ -172,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, Callable[[], np.ndarray]] = {
         "st": lambda: st.encode(sample, batch_size=32, normalize_embeddings=True, show_progress_bar=False)}
     for name, e in embedders.items():
-        runs[name] = lambda e=e, k=IN_FLIGHT.get(name, 1): asyncio.run(through_batcher(e, requests, args.callers, k))
+        runs[name] = lambda e=e: asyncio.run(through_batcher(e, requests, args.callers))
     st.encode(sample[:64], batch_size=32, show_progress_bar=False)  # warm-up
     for e in embedders.values():
         asyncio.run(through_batcher(e, requests[:8], args.callers))

@@ -44,10 +44,6 @@ class Embedder(ABC):
 
     variant: ModelVariant
     max_tokens: int
-    # Batches the batcher may hand over at once (from as many threads). More than one keeps the
-    # cores busy across a batch's tail and the event loop's turn between batches; only where
-    # concurrent calls share the cores well (the ONNX CPU embedder's 1-thread workers).
-    concurrent_calls: int = 1
 
     @abstractmethod
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -7,10 +7,7 @@ by one worker task; the model consumes those encodings, never the raw texts agai
 model is free the worker forms the next batch from what is waiting, so there is no fixed timer
 while busy; batches grow by themselves under load. Items are grouped by token length to cut
 padding, and the batch is capped by a token budget that counts padding (``longest × count``),
-which is what the model actually pays for. The model runs in dedicated threads so the event loop
-never blocks: up to ``batches_in_flight`` batches at once (the embedder's ``concurrent_calls`` by
-default), so the next batch is handed over while the last one finishes instead of after it: the
-cores do not idle across a batch's tail or while the event loop takes its turn.
+which is what the model actually pays for. The model runs in a dedicated single thread so the event loop never blocks.
 """
 
 from __future__ import annotations
@@ -55,7 +52,6 @@ class _Metrics:
         self.texts = Counter(p + "texts", "Texts embedded or queued", registry=registry)
         self.truncated = Counter(p + "truncated_texts", "Texts longer than the model's max_tokens", registry=registry)
         self.failed_batches = Counter(p + "failed_batches", "Model batches that raised", registry=registry)
-        self.in_flight = Gauge(p + "batches_in_flight", "Model batches handed over and not yet back", registry=registry)
 
 
 _METRICS: "weakref.WeakKeyDictionary[CollectorRegistry, _Metrics]" = weakref.WeakKeyDictionary()
@@ -101,16 +97,15 @@ class EmbeddingBatcher:
     def __init__(self, embedder: Embedder, *, max_batch_tokens: int = 8192, max_batch_size: int = 64,
                  max_queue: int = 4096, max_wait_s: float = 0.0, count_tokens_in_thread: bool | None = None,
                  max_padding: float = 0.5, registry: CollectorRegistry | None = None,
-                 cache: VectorCache | None = None, batches_in_flight: int = 0) -> None:
-        if max_batch_tokens < 1 or max_batch_size < 1 or max_queue < 1 or max_wait_s < 0 or batches_in_flight < 0:
-            raise ValueError("batch limits and max_queue must be >= 1, max_wait_s and batches_in_flight >= 0")
+                 cache: VectorCache | None = None) -> None:
+        if max_batch_tokens < 1 or max_batch_size < 1 or max_queue < 1 or max_wait_s < 0:
+            raise ValueError("batch limits and max_queue must be >= 1, max_wait_s >= 0")
         if not 0.0 <= max_padding < 1.0:
             raise ValueError("max_padding must be in [0, 1)")
         if isinstance(embedder, CachedEmbedder) and cache is None:
             embedder, cache = embedder.inner, embedder.cache
         self._embedder = embedder
         self._cache = cache
-        self._max_in_flight = batches_in_flight or max(1, int(getattr(embedder, "concurrent_calls", 1)))
         self._max_batch_tokens = max_batch_tokens
         self._max_batch_size = max_batch_size
         # A budget alone lets a few waiting texts of very different lengths share one batch, and
@@ -130,7 +125,6 @@ class EmbeddingBatcher:
         self._waiting: list[_Item] = []
         self._cond: asyncio.Condition | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()  # model batches handed over
         self._model_pool: ThreadPoolExecutor | None = None
         self._tok_pool: ThreadPoolExecutor | None = None
         self._cache_pool: ThreadPoolExecutor | None = None  # blocking Redis calls
@@ -147,8 +141,7 @@ class EmbeddingBatcher:
     @classmethod
     def from_settings(cls, embedder: Embedder, settings: InferenceSettings, **kwargs: Any) -> "EmbeddingBatcher":
         return cls(embedder, max_batch_tokens=settings.max_batch_tokens, max_batch_size=settings.max_batch_size,
-                   max_queue=settings.max_queue, max_padding=settings.max_padding,
-                   batches_in_flight=settings.batches_in_flight, **kwargs)
+                   max_queue=settings.max_queue, max_padding=settings.max_padding, **kwargs)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -157,7 +150,7 @@ class EmbeddingBatcher:
             return
         self._accepting, self._failing = True, False
         self._cond = asyncio.Condition()
-        self._model_pool = ThreadPoolExecutor(self._max_in_flight, thread_name_prefix="assay-model")
+        self._model_pool = ThreadPoolExecutor(1, thread_name_prefix="assay-model")
         if self._tokenize_in_thread:
             self._tok_pool = ThreadPoolExecutor(1, thread_name_prefix="assay-tokenize")
         if self._cache is not None:
@@ -180,10 +173,6 @@ class EmbeddingBatcher:
         worker = self._worker
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
-        batches = list(self._in_flight)
-        for task in batches:  # their callers are failed by _process; the model threads finish alone
-            task.cancel()
-        await asyncio.gather(*batches, return_exceptions=True)
         self._fail_waiting("embedding batcher stopped")
         for pool in (self._model_pool, self._tok_pool, self._cache_pool):
             if pool is not None:  # running calls finish in the background; never cancel a
@@ -392,31 +381,16 @@ class EmbeddingBatcher:
 
     async def _loop(self) -> None:
         assert self._cond is not None
-        slots = asyncio.Semaphore(self._max_in_flight)
         while True:
-            await slots.acquire()  # a model thread is free (or will be when its batch returns)
             async with self._cond:
-                idle = not self._waiting and not self._in_flight
+                idle = not self._waiting
                 while not self._waiting:
                     await self._cond.wait()
                 if idle and self._max_wait_s > 0 and self._accepting:
                     await self._fill_wait()
                 batch = self._take_batch()
-            if not batch:
-                slots.release()
-                continue
-            task = asyncio.create_task(self._process(batch), name="assay-embedding-batch")
-            self._in_flight.add(task)
-            self._m.in_flight.inc()
-            task.add_done_callback(lambda t, b=batch: self._batch_done(t, b, slots))
-
-    def _batch_done(self, task: asyncio.Task[None], batch: list[_Item], slots: asyncio.Semaphore) -> None:
-        self._in_flight.discard(task)
-        self._m.in_flight.dec()
-        slots.release()
-        if not task.cancelled() and task.exception() is not None:  # a bug past the model call's own handling
-            log.error("embedding batch failed unexpectedly: %r", task.exception())
-            self._fail_items(batch, f"embedding batch failed: {task.exception()!r}", task.exception())
+            if batch:
+                await self._process(batch)
 
     async def _fill_wait(self) -> None:
         """Only when idle: give a just-arrived batch a moment to fill (never while busy)."""

@@ -130,8 +130,6 @@ class OnnxEmbedder(Embedder):
         self.unpadded = "attention_mask" not in self._input_names
         self._output_name = self._session.get_outputs()[0].name
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-embed") if self.workers > 1 else None
-        # Two batches at once: the next one's session calls queue behind this one's on the same workers.
-        self.concurrent_calls = 2 if self._pool is not None and not on_gpu else 1
         log.info(
             "ONNX embedder %s: %s, providers=%s, workers=%d", variant.id, onnx_path, self.providers, self.workers,
         )

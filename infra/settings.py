@@ -106,8 +106,6 @@ class InferenceSettings(BaseSettings):
     max_batch_size: int = Field(64, ge=1)
     max_padding: float = Field(0.5, ge=0.0, lt=1.0, description="Max share of padded token slots in one batch")
     max_queue: int = Field(4096, ge=1, description="Bounded request queue; callers wait when full")
-    batches_in_flight: int = Field(0, ge=0, le=8, description="Model batches run at once, so the next starts "
-                                   "while the last finishes; 0 = what the embedder takes (2 for ONNX on >= 2 cores)")
     max_tokens: int = Field(256, ge=8, description="Texts longer than this are truncated (counted)")
     threads: int = Field(0, ge=0, description="Intra-op threads; 0 = all cores")
 
