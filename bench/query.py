@@ -261,7 +261,7 @@ def report(r: dict[str, Any]) -> None:
         b, a = r["before"]["search"][name], r["after"]["search"][name]
         print(f"{name:<40} {r['selectivity'][name]:>6.3f} | {b['p50_ms']:>10.2f} {b['p99_ms']:>7.2f} "
               f"{b['recall_at_10']:>6.3f} | {a['p50_ms']:>9.2f} {a['p99_ms']:>7.2f} {a['recall_at_10']:>6.3f}")
-    print("after optimization, unfiltered, raw Edge query with SearchParams:")
+    print("after optimization, unfiltered, with SearchParams:")
     for k, v in r["after"]["ef_sweep"].items():
         print(f"  {k:<8} p50 {v['p50_ms']:>7.2f}  p99 {v['p99_ms']:>7.2f}  recall {v['recall_at_10']:.3f}")
 
